@@ -1,0 +1,179 @@
+"""The one results schema: column contracts, atomic writes, validated reads.
+
+Every result file of the suite is a tidy CSV that can be read alone: it carries
+its experiment, agent, model, preset and seed on every row. Training writes
+``train_log.csv`` (one row per update, columns of §G), evaluation writes one
+per-episode CSV per (run, test set), training also writes ``policy_log.csv``
+(the policy-evolution log on the monitoring prompts, §B.1/§G). Figures read
+only these files, through :func:`read_results`, which refuses truncated or
+malformed files with the file name and line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+#: Columns that identify where a row came from; present in every result file.
+IDENTITY_COLUMNS: tuple[str, ...] = ("experiment", "agent", "model", "preset", "seed")
+
+
+def _stats(name: str) -> tuple[str, ...]:
+    return tuple(f"{name}_{s}" for s in ("mean", "std", "min", "max"))
+
+
+#: ``train_log.csv``: one row per update (§G). Learners may append their own
+#: loss columns after these (DRRN's ``q_loss``, BC's ``ce_loss``, ...).
+TRAIN_LOG_COLUMNS: tuple[str, ...] = (
+    *IDENTITY_COLUMNS,
+    "update", "episodes", "frames", "fps", "duration",
+    *_stats("return"),
+    "success_rate",
+    *_stats("reshaped_return"),
+    *_stats("num_frames"),
+    "entropy", "policy_loss", "value_loss", "loss", "grad_norm",
+)
+
+#: Per-episode evaluation file: one row per test episode (§D.1).
+EPISODE_COLUMNS: tuple[str, ...] = (
+    *IDENTITY_COLUMNS,
+    "test", "episode", "task_kind", "return", "success", "length",
+)
+
+#: ``policy_log.csv``: probability of each action on each monitoring prompt, per update.
+POLICY_LOG_COLUMNS: tuple[str, ...] = (
+    *IDENTITY_COLUMNS, "update", "prompt_id", "action", "probability",
+)
+
+SCHEMAS: dict[str, tuple[str, ...]] = {
+    "train_log": TRAIN_LOG_COLUMNS,
+    "episodes": EPISODE_COLUMNS,
+    "policy_log": POLICY_LOG_COLUMNS,
+}
+
+_INTEGER_COLUMNS = {"seed", "update", "episodes", "frames", "episode", "length", "prompt_id"}
+_TEXT_COLUMNS = {"experiment", "agent", "model", "preset", "test", "task_kind", "action"}
+
+
+class ResultFileError(ValueError):
+    """A result file is missing, truncated or malformed; the message names file and line."""
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[io.IOBase]:
+    """Open a temporary file beside ``path`` and rename it over ``path`` on success.
+
+    A killed job therefore never leaves a half-written file that looks complete.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        encoding = None if "b" in mode else "utf-8"
+        newline = None if "b" in mode else ""
+        with os.fdopen(fd, mode, encoding=encoding, newline=newline) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_csv(path: str | os.PathLike, frame: pd.DataFrame, kind: str) -> None:
+    """Write ``frame`` atomically after checking it has every column of schema ``kind``."""
+    missing = [c for c in SCHEMAS[kind] if c not in frame.columns]
+    if missing:
+        raise ResultFileError(f"{path}: cannot write a {kind} file without columns {missing}")
+    ordered = list(SCHEMAS[kind]) + [c for c in frame.columns if c not in SCHEMAS[kind]]
+    with atomic_open(path) as handle:
+        frame[ordered].to_csv(handle, index=False)
+
+
+def append_csv_row(path: str | os.PathLike, row: dict, kind: str) -> None:
+    """Append one row to a result CSV, rewriting it atomically (files are small).
+
+    The whole file is rewritten through :func:`atomic_open`, so a kill between
+    updates leaves the previous complete file, never a torn last line.
+    """
+    path = Path(path)
+    columns = list(SCHEMAS[kind]) + [k for k in row if k not in SCHEMAS[kind]]
+    missing = [c for c in SCHEMAS[kind] if c not in row]
+    if missing:
+        raise ResultFileError(f"{path}: row lacks {kind} columns {missing}")
+    existing = path.read_text(encoding="utf-8") if path.exists() else ""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    if not existing:
+        writer.writeheader()
+    writer.writerow(row)
+    with atomic_open(path) as handle:
+        handle.write(existing + buffer.getvalue())
+
+
+def read_results(path: str | os.PathLike, kind: str) -> pd.DataFrame:
+    """Read a result CSV of schema ``kind``, refusing anything malformed.
+
+    Checks: the file exists and is not empty; the header has every schema
+    column; every line has as many fields as the header (a truncated last line
+    fails); identity and integer columns parse. Errors name the file and line.
+    """
+    path = Path(path)
+    if kind not in SCHEMAS:
+        raise ValueError(f"unknown result kind {kind!r}; choose one of {sorted(SCHEMAS)}")
+    if not path.is_file():
+        raise ResultFileError(f"{path}: result file not found")
+    text = path.read_text(encoding="utf-8")
+    if not text.strip():
+        raise ResultFileError(f"{path}: result file is empty")
+    if not text.endswith("\n"):
+        raise ResultFileError(
+            f"{path}, line {text.count(chr(10)) + 1}: file is truncated (no final newline); "
+            "re-run the step that writes it"
+        )
+    rows = list(csv.reader(io.StringIO(text)))
+    header = rows[0]
+    missing = [c for c in SCHEMAS[kind] if c not in header]
+    if missing:
+        raise ResultFileError(f"{path}, line 1: header lacks {kind} columns {missing}")
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise ResultFileError(
+                f"{path}, line {number}: expected {len(header)} fields, found {len(row)}"
+            )
+    frame = pd.DataFrame(rows[1:], columns=header)
+    for column in header:
+        if column in _TEXT_COLUMNS:
+            continue
+        converted = pd.to_numeric(frame[column], errors="coerce")
+        bad = converted.isna() & (frame[column] != "")
+        if bad.any():
+            number = int(bad.to_numpy().nonzero()[0][0]) + 2
+            raise ResultFileError(
+                f"{path}, line {number}: column {column!r} has non-numeric value "
+                f"{frame[column].iloc[number - 2]!r}"
+            )
+        frame[column] = converted
+        if column in _INTEGER_COLUMNS:
+            if converted.isna().any():
+                number = int(converted.isna().to_numpy().nonzero()[0][0]) + 2
+                raise ResultFileError(f"{path}, line {number}: column {column!r} is empty")
+            frame[column] = converted.astype("int64")
+    return frame
+
+
+def concat_results(paths: Sequence[str | os.PathLike], kind: str) -> pd.DataFrame:
+    """Read and stack many result files of one kind (each validated)."""
+    frames = [read_results(p, kind) for p in paths]
+    if not frames:
+        return pd.DataFrame(columns=list(SCHEMAS[kind]))
+    return pd.concat(frames, ignore_index=True)
