@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from glam_bench.errors import GlamBenchError
 from glam_bench.vocabulary import ACTIONS
 
 
@@ -41,6 +42,48 @@ def _play(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    """Train one (experiment, agent, seed) of a preset, resuming from its checkpoint."""
+    from glam_bench.agents.families import build_learner, check_agent, is_trained
+    from glam_bench.config import load_preset, resolve_run
+    from glam_bench.runs import RunPaths, seed_everything
+    from glam_bench.training import register_untrained_run, train
+
+    preset = load_preset(args.config)
+    check_agent(args.agent)
+    config = resolve_run(preset, args.experiment, args.agent, args.seed)
+    paths = RunPaths.for_run(args.results_dir or preset.get("results_dir", "results"),
+                             args.work_dir or preset.get("work_dir", "work"),
+                             args.experiment, args.agent, args.seed)
+    if not is_trained(args.agent):
+        register_untrained_run(config, paths, _untrained_model_name(config))
+        print(f"{args.agent} needs no training; registered {paths.results}")
+        return 0
+    seed_everything(config.seed)
+    learner = build_learner(config)
+    try:
+        train(config, paths, learner, progress=not args.no_progress)
+    finally:
+        learner.close()
+    print(f"trained {config.experiment}/{config.agent}/seed-{config.seed} "
+          f"({learner.model_name}) -> {paths.results}")
+    return 0
+
+
+def _untrained_model_name(config) -> str:
+    return {"random": "none", "bot": "babyai-bot"}.get(config.agent, config.model)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    """Evaluate a finished run on one test set."""
+    from glam_bench.evaluation.evaluate import evaluate_run
+
+    out = evaluate_run(args.run, args.test, args.episodes, num_envs=args.num_envs, out=args.out,
+                       progress=not args.no_progress)
+    print(f"wrote {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="glam-bench", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -53,6 +96,25 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--text-fixes", action="store_true",
                       help="corrected text instead of the paper's quirks (§A.2)")
     play.set_defaults(handler=_play)
+
+    train = commands.add_parser("train", help="train one run of a preset (resumes if interrupted)")
+    train.add_argument("--config", required=True, help="preset YAML, e.g. workflows/config/default.yaml")
+    train.add_argument("--experiment", required=True)
+    train.add_argument("--agent", required=True)
+    train.add_argument("--seed", type=int, required=True)
+    train.add_argument("--results-dir", help="default: the preset's results_dir")
+    train.add_argument("--work-dir", help="checkpoints; default: the preset's work_dir")
+    train.add_argument("--no-progress", action="store_true")
+    train.set_defaults(handler=_train)
+
+    evaluate = commands.add_parser("evaluate", help="evaluate a finished run on a test set")
+    evaluate.add_argument("--run", required=True, help="run directory (holds run.json)")
+    evaluate.add_argument("--test", required=True, help="test set name, e.g. no_change")
+    evaluate.add_argument("--episodes", type=int, default=1000)
+    evaluate.add_argument("--num-envs", type=int, default=32)
+    evaluate.add_argument("--out", help="CSV path; default: RUN/tests/TEST.csv")
+    evaluate.add_argument("--no-progress", action="store_true")
+    evaluate.set_defaults(handler=_evaluate)
     return parser
 
 
@@ -60,7 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except ValueError as error:  # bad names and configs: one clear line, no traceback
+    except (ValueError, FileNotFoundError, GlamBenchError) as error:
+        # bad names, configs, missing models or checkpoints: one clear line, no traceback
         print(f"glam-bench {args.command}: error: {error}", file=sys.stderr)
         return 2
 

@@ -1,0 +1,178 @@
+"""Presets (YAML validated by a JSON schema) and the run configs resolved from them.
+
+A preset (``workflows/config/*.yaml``) is data: seeds, training defaults,
+per-agent overrides, the experiment grid and the evaluation settings. One run
+is (experiment, agent, seed); :func:`resolve_run` merges, in order, the
+preset's ``training`` block, ``agent_training[agent]`` and the experiment's
+``training`` block into a frozen :class:`RunConfig`. The Snakefile and the
+``glam-bench`` CLI both go through this module, so a run means the same thing
+whichever way it is started.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+SCHEMA_PATH = Path(__file__).with_name("preset_schema.yaml")
+
+#: Agents trained by the LLM PPO trainer, and what each variant is (§B.4).
+LLM_AGENTS = ("gflan", "aflan", "npae", "npa", "npe")
+TRAINED_AGENTS = (*LLM_AGENTS, "drrn", "symbolic-ppo", "bc-bot", "bc-gflan")
+REFERENCE_AGENTS = ("zero-shot", "random", "bot")
+
+
+class ConfigError(ValueError):
+    """A preset or run request that cannot be used; the message says what and how to fix it."""
+
+
+@dataclass(frozen=True)
+class PPOConfig:
+    """PPO hyperparameters; defaults are the paper's (§C)."""
+
+    lr: float = 1e-6
+    adam_betas: tuple[float, float] = (0.9, 0.999)
+    adam_eps: float = 1e-5
+    epochs: int = 4
+    minibatch_size: int = 64
+    gamma: float = 0.99
+    gae_lambda: float = 0.99
+    clip_eps: float = 0.2
+    entropy_coef: float = 0.01
+    value_coef: float = 0.5
+    max_grad_norm: float = 0.5
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything one training run needs; defaults are the paper's GFlan-T5 setup (§C)."""
+
+    experiment: str
+    agent: str
+    seed: int
+    env: str
+    preset: str = "custom"
+    model: str = "google/flan-t5-large"
+    scorer: str = "logprob"
+    append_eos: bool = True
+    nbr_obs: int = 3
+    action_space: str = "canonical"
+    num_envs: int = 32
+    frames_per_env: int = 40
+    total_frames: int = 1_500_000
+    reward_scale: float = 20.0
+    text_fixes: bool = False
+    task_sampling: str = "episode"
+    device: str = "auto"
+    value_head_hidden: int = 1024
+    models_dir: str = "work/models"
+    ppo: PPOConfig = field(default_factory=PPOConfig)
+    drrn: dict = field(default_factory=dict)
+    symbolic_ppo: dict = field(default_factory=dict)
+    bc: dict = field(default_factory=dict)
+
+    @property
+    def frames_per_update(self) -> int:
+        return self.num_envs * self.frames_per_env
+
+    @property
+    def num_updates(self) -> int:
+        """Updates needed to reach ``total_frames`` (1,172 for the paper's 1.5M, §C)."""
+        return -(-self.total_frames // self.frames_per_update)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        data = dict(data)
+        ppo = dict(data.pop("ppo", {}) or {})
+        if "adam_betas" in ppo:
+            ppo["adam_betas"] = tuple(ppo["adam_betas"])
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown run config keys {unknown}; known keys: {sorted(known)}")
+        return cls(ppo=PPOConfig(**ppo), **data)
+
+    def save(self, path: str | Path) -> None:
+        from glam_bench.results import atomic_open
+
+        with atomic_open(path) as handle:
+            json.dump(self.to_dict(), handle, indent=2, sort_keys=True)
+
+    @classmethod
+    def load(cls, path: str | Path) -> RunConfig:
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def load_schema() -> dict:
+    return yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def validate_preset(preset: dict, source: str = "preset") -> dict:
+    """Validate ``preset`` against the schema; the error names the offending key."""
+    validator = jsonschema.Draft7Validator(load_schema())
+    errors = sorted(validator.iter_errors(preset), key=lambda e: list(e.absolute_path))
+    if errors:
+        error = errors[0]
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise ConfigError(f"{source}: invalid preset at '{where}': {error.message}")
+    return preset
+
+
+def load_preset(path: str | Path) -> dict:
+    """Read and validate a preset YAML file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"preset file {path} not found; presets live in workflows/config/")
+    try:
+        preset = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from error
+    if not isinstance(preset, dict):
+        raise ConfigError(f"{path}: a preset is a mapping of keys, found {type(preset).__name__}")
+    return validate_preset(preset, str(path))
+
+
+def _deep_merge(base: dict, override: dict) -> dict:
+    merged = copy.deepcopy(base)
+    for key, value in (override or {}).items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def resolve_run(preset: dict, experiment: str, agent: str, seed: int) -> RunConfig:
+    """The run config of (experiment, agent, seed) under ``preset``."""
+    experiments = preset["experiments"]
+    if experiment not in experiments:
+        raise ConfigError(
+            f"unknown experiment {experiment!r}; this preset defines {sorted(experiments)}"
+        )
+    spec = experiments[experiment]
+    allowed = list(spec["agents"]) + list(spec.get("reference_agents", []))
+    if agent not in allowed:
+        raise ConfigError(
+            f"agent {agent!r} is not part of experiment {experiment!r}; choose one of {allowed}"
+        )
+    training = _deep_merge(preset.get("training", {}), preset.get("agent_training", {}).get(agent, {}))
+    training = _deep_merge(training, spec.get("training", {}))
+    return RunConfig.from_dict({
+        **training,
+        "experiment": experiment,
+        "agent": agent,
+        "seed": int(seed),
+        "env": spec["env"],
+        "preset": preset["preset"],
+        "models_dir": preset.get("models_dir", "work/models"),
+    })

@@ -1,0 +1,78 @@
+"""Evaluate one run on one test set: a tidy per-episode CSV (§D.1).
+
+Episodes use the test seeding of §A.6 (``10**9 * seed + i``) and sampled
+actions, as the paper did. The run's agent is rebuilt from its final
+checkpoint; zero-shot, random and bot runs have none.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from glam_bench.agents.families import build_agent, is_trained
+from glam_bench.config import RunConfig
+from glam_bench.errors import GlamBenchError
+from glam_bench.envs import env_seeds, make_vector_env
+from glam_bench.evaluation.runner import run_episodes
+from glam_bench.evaluation.test_sets import get_test_set
+from glam_bench.results import write_csv
+from glam_bench.runs import CheckpointError, load_checkpoint, read_json
+
+
+class RunNotFinishedError(GlamBenchError, RuntimeError):
+    """Evaluation asked of a run that has not finished training."""
+
+
+def load_run(run_dir: Path) -> tuple[RunConfig, dict]:
+    run = read_json(Path(run_dir) / "run.json")
+    return RunConfig.from_dict(run["config"]), run
+
+
+def learner_state(run_dir: Path, run: dict, config: RunConfig) -> dict | None:
+    """The final learner state of a finished trained run, or None for reference agents."""
+    if not is_trained(config.agent):
+        return None
+    if not (Path(run_dir) / "done.json").exists():
+        raise RunNotFinishedError(
+            f"{run_dir} has not finished training (no done.json); run `glam-bench train` first"
+        )
+    checkpoint = Path(run["checkpoint"])
+    payload = load_checkpoint(checkpoint)
+    if payload is None:
+        raise CheckpointError(
+            f"the checkpoint of {run_dir} ({checkpoint}) is missing; re-run its training"
+        )
+    return payload["learner"]
+
+
+def evaluate_run(run_dir: str | Path, test: str, episodes: int, num_envs: int = 32,
+                 out: str | Path | None = None, progress: bool = True) -> Path:
+    """Play ``episodes`` test episodes of ``test`` with the run's agent; write and return the CSV."""
+    run_dir = Path(run_dir)
+    test_set = get_test_set(test)
+    config, run = load_run(run_dir)
+    state = learner_state(run_dir, run, config)
+    num_envs = min(num_envs, episodes)
+    env_id = test_set.env_for(config.env)
+    vector_env = make_vector_env(env_id, num_envs, text_fixes=config.text_fixes)
+    try:
+        agent = build_agent(config, state, vector_env, test_set, config.seed)
+        finished = run_episodes(vector_env, agent, episodes,
+                                env_seeds(config.seed, num_envs, "test"), progress=progress)
+    finally:
+        vector_env.close()
+    frame = pd.DataFrame({
+        "experiment": config.experiment, "agent": config.agent, "model": run["model"],
+        "preset": config.preset, "seed": config.seed, "test": test,
+        "episode": range(len(finished)),
+        "task_kind": [e.task_kind for e in finished],
+        "return": [e.episode_return for e in finished],
+        "success": [int(e.success) for e in finished],
+        "length": [e.length for e in finished],
+        "env": env_id,
+    })
+    out = Path(out) if out is not None else run_dir / "tests" / f"{test}.csv"
+    write_csv(out, frame, "episodes")
+    return out
