@@ -82,6 +82,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[io.IOBase]
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; result files are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -1,0 +1,193 @@
+"""Find, read and check every result file, and cache the aggregates figures share.
+
+Discovery does not depend on the directory layout: any ``train_log.csv``,
+``policy_log.csv`` and ``tests/*.csv`` under the results folder is read, and
+rows say where they come from through their columns. Everything is read and
+validated before any figure is drawn, so a malformed file stops the report
+before it can produce a figure from partial data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+
+from glam_bench.report import stats
+from glam_bench.report.items import Need, Series
+from glam_bench.results import SCHEMAS, ResultFileError, read_results
+
+#: Glob pattern of each result kind, relative to the results folder.
+PATTERNS: dict[str, str] = {
+    "train_log": "**/train_log.csv",
+    "policy_log": "**/policy_log.csv",
+    "episodes": "**/tests/*.csv",
+}
+
+#: Columns that make a row unique within each kind; a repeat means two copies of a run.
+UNIQUE_KEYS: dict[str, list[str]] = {
+    "train_log": ["experiment", "agent", "seed", "update"],
+    "policy_log": ["experiment", "agent", "seed", "update", "prompt_id", "action"],
+    "episodes": ["experiment", "agent", "seed", "test", "episode"],
+}
+
+
+def discover(results_dir: Path) -> dict[str, list[Path]]:
+    """Every result file under ``results_dir`` by kind, sorted for a stable order."""
+    return {kind: sorted(results_dir.glob(pattern)) for kind, pattern in PATTERNS.items()}
+
+
+def _read_all(paths: list[Path], kind: str) -> pd.DataFrame:
+    """Read and stack files of one kind, adding a ``source`` column for error messages."""
+    if not paths:
+        return pd.DataFrame(columns=[*SCHEMAS[kind], "source"])
+    frames = [read_results(p, kind).assign(source=str(p)) for p in paths]
+    return pd.concat(frames, ignore_index=True)
+
+
+def _refuse_duplicates(frame: pd.DataFrame, kind: str) -> None:
+    """Raise when the same run rows appear twice: averaging them would double-count."""
+    keys = UNIQUE_KEYS[kind]
+    repeated = frame.duplicated(keys, keep=False)
+    if not repeated.any():
+        return
+    first = frame[repeated].iloc[0]
+    same = frame[repeated & (frame[keys] == first[keys]).all(axis=1)]
+    files = " and ".join(dict.fromkeys(same["source"]))
+    where = ", ".join(f"{k}={first[k]}" for k in keys)
+    raise ResultFileError(f"{files}: {kind} rows repeated ({where}); keep one copy of each run")
+
+
+@dataclass
+class ReportData:
+    """Validated result rows of one report, with the aggregates computed once.
+
+    Figures and tables read their numbers from here, so the number a figure
+    draws and the one written to the summary CSVs are the same object.
+    """
+
+    train: pd.DataFrame
+    episodes: pd.DataFrame
+    policy: pd.DataFrame
+    n_resamples: int = stats.BOOTSTRAP_RESAMPLES
+    bootstrap_seed: int = stats.BOOTSTRAP_SEED
+    _curves: dict = field(default_factory=dict, repr=False)
+
+    # --- availability ----------------------------------------------------------
+
+    @cached_property
+    def available(self) -> set[Need]:
+        """Every (kind, experiment, agent[, test]) group that has rows."""
+        return (
+            {Need("train_log", *key) for key in self._train_index}
+            | {Need("policy_log", *key) for key in self._policy_index}
+            | {Need("episodes", *key) for key in self._episode_index}
+        )
+
+    def missing(self, needs: list[Need]) -> list[Need]:
+        """The needs with no rows, in the order given."""
+        return [n for n in needs if n not in self.available]
+
+    # --- selections ------------------------------------------------------------
+    # Row positions per group, computed once: filtering 10^5 string rows per
+    # lookup would dominate the report's run time.
+
+    @cached_property
+    def _train_index(self) -> dict:
+        return self.train.groupby(["experiment", "agent"], sort=False).indices
+
+    @cached_property
+    def _episode_index(self) -> dict:
+        return self.episodes.groupby(["experiment", "agent", "test"], sort=False).indices
+
+    @cached_property
+    def _policy_index(self) -> dict:
+        return self.policy.groupby(["experiment", "agent"], sort=False).indices
+
+    @staticmethod
+    def _select(frame: pd.DataFrame, index: dict, key: tuple) -> pd.DataFrame:
+        return frame.iloc[index[key]] if key in index else frame.iloc[0:0]
+
+    def runs(self, series: Series) -> pd.DataFrame:
+        """Training-log rows of one series (all its seeds)."""
+        return self._select(self.train, self._train_index, (series.experiment, series.agent))
+
+    def test_rows(self, experiment: str, agent: str, test: str) -> pd.DataFrame:
+        """Per-episode rows of one test of one agent."""
+        return self._select(self.episodes, self._episode_index, (experiment, agent, test))
+
+    def policy_rows(self, series: Series) -> pd.DataFrame:
+        """Policy-log rows of one series."""
+        return self._select(self.policy, self._policy_index, (series.experiment, series.agent))
+
+    # --- aggregates ------------------------------------------------------------
+
+    @cached_property
+    def test_summary(self) -> pd.DataFrame:
+        """:func:`stats.summarise_tests` over every test of every agent."""
+        return stats.summarise_tests(self.episodes, self.n_resamples, self.bootstrap_seed)
+
+    @cached_property
+    def seed_rates(self) -> pd.DataFrame:
+        """:func:`stats.seed_success_rates` over every test of every agent."""
+        return stats.seed_success_rates(self.episodes)
+
+    @cached_property
+    def task_kinds(self) -> pd.DataFrame:
+        """:func:`stats.task_kind_rates` over every test of every agent."""
+        return stats.task_kind_rates(self.episodes)
+
+    @cached_property
+    def _summary_rows(self) -> dict:
+        keys = self.test_summary[stats.TEST_KEYS].itertuples(index=False)
+        return {tuple(k): i for i, k in enumerate(keys)}
+
+    def test_stat(self, experiment: str, agent: str, test: str) -> pd.Series:
+        """The summary row of one test; KeyError naming it when absent."""
+        position = self._summary_rows.get((experiment, agent, test))
+        if position is None:
+            raise KeyError(f"no test episodes for {experiment}/{agent}/{test}")
+        return self.test_summary.iloc[position]
+
+    def curve(self, series: Series, limit: int | None) -> pd.DataFrame:
+        """:func:`stats.learning_curve` of one series, cached."""
+        key = (series.experiment, series.agent, limit)
+        if key not in self._curves:
+            self._curves[key] = stats.learning_curve(self.runs(series), limit)
+        return self._curves[key]
+
+    def sample_efficiency(self, series: Series, limit: int | None) -> stats.Estimate:
+        """:func:`stats.sample_efficiency` of one series."""
+        return stats.sample_efficiency(self.runs(series), limit)
+
+
+def load_report_data(
+    results_dir: Path,
+    preset: str | None = None,
+    n_resamples: int = stats.BOOTSTRAP_RESAMPLES,
+    bootstrap_seed: int = stats.BOOTSTRAP_SEED,
+) -> ReportData:
+    """Read every result file under ``results_dir``; raise on the first bad one.
+
+    ``preset`` keeps only rows of that scale preset. Repeated run rows (the same
+    run found in two files) raise :class:`ResultFileError` naming both files.
+    """
+    results_dir = Path(results_dir)
+    if not results_dir.is_dir():
+        raise FileNotFoundError(f"{results_dir}: results folder not found")
+    frames = {}
+    for kind, paths in discover(results_dir).items():
+        frame = _read_all(paths, kind)
+        if preset is not None:
+            frame = frame[frame["preset"] == preset].reset_index(drop=True)
+        _refuse_duplicates(frame, kind)
+        frames[kind] = frame
+    return ReportData(
+        train=frames["train_log"],
+        episodes=frames["episodes"],
+        policy=frames["policy_log"],
+        n_resamples=n_resamples,
+        bootstrap_seed=bootstrap_seed,
+    )
