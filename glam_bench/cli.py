@@ -49,6 +49,7 @@ def _train(args: argparse.Namespace) -> int:
     from glam_bench.runs import RunPaths, seed_everything
     from glam_bench.training import register_untrained_run, train
 
+    _set_threads(args.threads)
     preset = load_preset(args.config)
     check_agent(args.agent)
     config = resolve_run(preset, args.experiment, args.agent, args.seed)
@@ -70,6 +71,14 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _set_threads(threads: int | None) -> None:
+    """One torch thread per job is fastest when jobs share few cores (no spin contention)."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
 def _untrained_model_name(config) -> str:
     return {"random": "none", "bot": "babyai-bot"}.get(config.agent, config.model)
 
@@ -78,9 +87,23 @@ def _evaluate(args: argparse.Namespace) -> int:
     """Evaluate a finished run on one test set."""
     from glam_bench.evaluation.evaluate import evaluate_run
 
+    _set_threads(args.threads)
     out = evaluate_run(args.run, args.test, args.episodes, num_envs=args.num_envs, out=args.out,
                        progress=not args.no_progress)
     print(f"wrote {out}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    """Every figure and table from the result files under --results."""
+    from pathlib import Path
+
+    from glam_bench.report import build_report
+
+    only = tuple(args.only.split(",")) if args.only else None
+    summary = build_report(Path(args.results), Path(args.out), preset=args.preset, only=only,
+                           progress=not args.no_progress)
+    print(summary)
     return 0
 
 
@@ -104,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, required=True)
     train.add_argument("--results-dir", help="default: the preset's results_dir")
     train.add_argument("--work-dir", help="checkpoints; default: the preset's work_dir")
+    train.add_argument("--threads", type=int, help="torch CPU threads (Snakemake passes its own)")
     train.add_argument("--no-progress", action="store_true")
     train.set_defaults(handler=_train)
 
@@ -113,8 +137,17 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--episodes", type=int, default=1000)
     evaluate.add_argument("--num-envs", type=int, default=32)
     evaluate.add_argument("--out", help="CSV path; default: RUN/tests/TEST.csv")
+    evaluate.add_argument("--threads", type=int, help="torch CPU threads")
     evaluate.add_argument("--no-progress", action="store_true")
     evaluate.set_defaults(handler=_evaluate)
+
+    report = commands.add_parser("report", help="build every figure and table from result files")
+    report.add_argument("--results", default="results", help="folder searched for result CSVs")
+    report.add_argument("--out", default="paper_figures")
+    report.add_argument("--preset", help="keep only rows of this preset (ci, default, paper)")
+    report.add_argument("--only", help="comma-separated item names")
+    report.add_argument("--no-progress", action="store_true")
+    report.set_defaults(handler=_report)
     return parser
 
 

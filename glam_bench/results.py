@@ -59,6 +59,8 @@ SCHEMAS: dict[str, tuple[str, ...]] = {
 }
 
 _INTEGER_COLUMNS = {"seed", "update", "episodes", "frames", "episode", "length", "prompt_id"}
+#: How a float column may spell "no value" (an update in which no episode finished).
+_MISSING_VALUES = ("", "nan", "NaN")
 _TEXT_COLUMNS = {"experiment", "agent", "model", "preset", "test", "task_kind", "action"}
 
 
@@ -156,7 +158,7 @@ def read_results(path: str | os.PathLike, kind: str) -> pd.DataFrame:
         if column in _TEXT_COLUMNS:
             continue
         converted = pd.to_numeric(frame[column], errors="coerce")
-        bad = converted.isna() & (frame[column] != "")
+        bad = converted.isna() & ~frame[column].isin(_MISSING_VALUES)
         if bad.any():
             number = int(bad.to_numpy().nonzero()[0][0]) + 2
             raise ResultFileError(
