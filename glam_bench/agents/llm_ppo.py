@@ -1,0 +1,361 @@
+"""GLAM's LLM agents trained online with PPO: GFlan-T5 and the §B.4 variants (§C).
+
+:class:`LLMPPOLearner` collects ``frames_per_env`` steps in each of
+``num_envs`` envs with the LLM policy (prompts of §B.1, candidates scored by
+:mod:`glam_bench.llm.scoring`), computes GAE, then runs ``epochs`` passes of
+random minibatches of the clipped PPO objective. The scoring code that picks
+actions is the one that carries gradients in the update.
+
+The policy stays in eval mode: dropout off in rollouts and updates alike, so
+the PPO ratio is exactly 1 before the first step (lamorel's servers do not
+switch HF models to train mode either).
+
+Data parallelism (``torchrun``, one process per GPU): rank 0 steps the envs
+and acts; the rollout is broadcast; every minibatch is split across ranks,
+each rank back-propagates its share weighted by its sample count, and the
+gradients are summed, so the update equals the single-process one on the same
+batch (the paper's four LLM servers did the same split, §F.3). On CUDA,
+forward passes run under bf16 autocast (Flan-T5 overflows in fp16).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import pickle
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from gymnasium.vector import VectorEnv
+
+from glam_bench.agents.base import Agent, to_env_actions
+from glam_bench.agents.monitoring import monitoring_prompts
+from glam_bench.config import PPOConfig, RunConfig
+from glam_bench.envs import env_seeds, make_vector_env
+from glam_bench.evaluation.runner import EpisodeTracker
+from glam_bench.evaluation.test_sets import TestSet
+from glam_bench.llm.heads import LLMPolicy
+from glam_bench.llm.scoring import ScoringConfig
+from glam_bench.prompts import PromptMemory, apply_substitutions
+from glam_bench.rl.gae import compute_gae
+from glam_bench.rl.ppo import ppo_losses
+from glam_bench.training import Learner, UpdateResult
+from glam_bench.vocabulary import ACTION_SPACES
+
+# --- Prompts of many envs ---------------------------------------------------------
+
+
+class PromptBook:
+    """One :class:`PromptMemory` per env; turns observation batches into prompts (§B.1).
+
+    ``substitutions`` (test sets, §D.1) rewrite the finished prompt text only;
+    the env and the memories keep the original sentences.
+    """
+
+    def __init__(self, num_envs: int, nbr_obs: int, action_names: Sequence[str],
+                 language: str = "en", substitutions: Sequence[Mapping[str, str]] = ()):
+        self.memories = [PromptMemory(nbr_obs) for _ in range(num_envs)]
+        self.action_names = list(action_names)
+        self.language = language
+        self.substitutions = list(substitutions)
+
+    def observe(self, observations: Mapping[str, Any]) -> list[str]:
+        """Store each env's new observation and return each env's prompt."""
+        prompts = []
+        for memory, mission, sentences in zip(self.memories, observations["mission"],
+                                              observations["descriptions"]):
+            memory.add_observation(sentences)
+            prompt = memory.prompt(mission, self.action_names, language=self.language)
+            if self.substitutions:
+                prompt = apply_substitutions(prompt, self.substitutions)
+            prompts.append(prompt)
+        return prompts
+
+    def record(self, action_indices: Sequence[int]) -> None:
+        for memory, index in zip(self.memories, action_indices):
+            memory.add_action(self.action_names[int(index)])
+
+    def reset(self, env_index: int) -> None:
+        self.memories[env_index].reset()
+
+
+def device_for(name: str) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+def autocast(device: torch.device):
+    """bf16 autocast on CUDA, nothing on CPU (fp32)."""
+    if device.type == "cuda":
+        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def sample_actions(logits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Sample from softmax(logits) with a dedicated generator (its state is checkpointed)."""
+    probs = torch.softmax(logits.float(), dim=-1).cpu()
+    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+
+
+def build_policy(config: RunConfig, variant: str, device: torch.device) -> LLMPolicy:
+    """The LLM policy of a run; weights are read offline from ``config.models_dir``."""
+    return LLMPolicy.from_pretrained(
+        config.model, variant, n_actions=len(ACTION_SPACES[config.action_space]),
+        scoring=ScoringConfig(scorer=config.scorer, append_eos=config.append_eos),
+        head_hidden=config.value_head_hidden, models_dir=config.models_dir,
+        seed=config.seed, device=device,
+    )
+
+
+# --- The PPO update ----------------------------------------------------------------
+
+
+@dataclass
+class RolloutBatch:
+    """A flattened rollout: one entry per (step, env)."""
+
+    prompts: list[str]
+    actions: torch.Tensor
+    logprobs: torch.Tensor
+    values: torch.Tensor
+    advantages: torch.Tensor
+
+
+def world() -> tuple[int, int]:
+    """(rank, world size) under torch.distributed, (0, 1) otherwise."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def ppo_update(policy: LLMPolicy, optimizer: torch.optim.Optimizer, batch: RolloutBatch,
+               candidates: Sequence[str], ppo: PPOConfig, generator: torch.Generator,
+               device: torch.device) -> dict[str, float]:
+    """``ppo.epochs`` passes of random minibatches over ``batch`` (§C); mean losses.
+
+    Under torch.distributed every rank holds the same batch and draws the same
+    permutation; rank r takes minibatch entries r, r+W, ... and its loss is
+    weighted by its share, so the summed gradients equal the full minibatch's.
+    """
+    rank, size = world()
+    sums = {"entropy": 0.0, "policy_loss": 0.0, "value_loss": 0.0, "loss": 0.0,
+            "grad_norm": 0.0}
+    steps = 0
+    n = len(batch.prompts)
+    params = [p for p in policy.parameters() if p.requires_grad]
+    for _ in range(ppo.epochs):
+        order = torch.randperm(n, generator=generator)
+        for start in range(0, n, ppo.minibatch_size):
+            minibatch = order[start:start + ppo.minibatch_size]
+            mine = minibatch[rank::size]
+            optimizer.zero_grad(set_to_none=False)
+            local = _minibatch_losses(policy, batch, mine, candidates, ppo, device)
+            weight = len(mine) / len(minibatch)
+            if local is not None:
+                (local["loss"] * weight).backward()
+            stats = torch.tensor([weight * float(local[k].detach()) if local is not None else 0.0
+                                  for k in ("entropy", "policy_loss", "value_loss", "loss")])
+            if size > 1:
+                for p in params:
+                    if p.grad is None:  # a rank with an empty share still joins the sum
+                        p.grad = torch.zeros_like(p)
+                    dist.all_reduce(p.grad)
+                dist.all_reduce(stats)
+            grad_norm = torch.nn.utils.clip_grad_norm_(params, ppo.max_grad_norm)
+            optimizer.step()
+            for key, value in zip(("entropy", "policy_loss", "value_loss", "loss"), stats.tolist()):
+                sums[key] += value
+            sums["grad_norm"] += float(grad_norm)
+            steps += 1
+    return {k: v / max(steps, 1) for k, v in sums.items()}
+
+
+def _minibatch_losses(policy, batch: RolloutBatch, indices: torch.Tensor,
+                      candidates: Sequence[str], ppo: PPOConfig, device: torch.device):
+    if len(indices) == 0:
+        return None
+    idx = indices.tolist()
+    prompts = [batch.prompts[i] for i in idx]
+    with autocast(device):
+        output = policy(prompts, [candidates] * len(prompts))
+    losses = ppo_losses(
+        output.logits, output.values, batch.actions[indices].to(device),
+        batch.logprobs[indices].to(device), batch.values[indices].to(device),
+        batch.advantages[indices].to(device), ppo.clip_eps, ppo.entropy_coef, ppo.value_coef,
+    )
+    return {"loss": losses.loss, "entropy": losses.entropy.detach(),
+            "policy_loss": losses.policy_loss.detach(), "value_loss": losses.value_loss.detach()}
+
+
+# --- The learner -------------------------------------------------------------------
+
+
+class LLMPPOLearner(Learner):
+    """GFlan-T5 (and AFlan, NPAE, NPA, NPE) fine-tuned online with PPO."""
+
+    def __init__(self, config: RunConfig):
+        self.config = config
+        self.device = device_for(config.device)
+        self.rank, self.world_size = world()
+        self.policy = build_policy(config, config.agent, self.device)
+        if not self.policy.trainable:
+            raise ValueError(f"agent {config.agent!r} is never trained; evaluate it directly")
+        self.model_name = config.model
+        self.candidates = list(ACTION_SPACES[config.action_space])
+        ppo = config.ppo
+        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=ppo.lr,
+                                          betas=ppo.adam_betas, eps=ppo.adam_eps)
+        self.action_generator = torch.Generator().manual_seed(config.seed)
+        self.minibatch_generator = torch.Generator().manual_seed(config.seed + 1)
+        self.monitor_prompts = monitoring_prompts(self.candidates)
+        self.vector_env: VectorEnv | None = None
+        if self.rank == 0:
+            self._start_envs()
+
+    def _start_envs(self) -> None:
+        config = self.config
+        self.vector_env = make_vector_env(config.env, config.num_envs, text_fixes=config.text_fixes,
+                                          task_sampling=config.task_sampling)
+        observations, infos = self.vector_env.reset(seed=env_seeds(config.seed, config.num_envs))
+        self.book = PromptBook(config.num_envs, config.nbr_obs, self.candidates)
+        self.tracker = EpisodeTracker(config.num_envs, infos.get("task_kind"))
+        self.prompts = self.book.observe(observations)
+
+    # --- one update ---
+
+    def update(self) -> UpdateResult:
+        rollout = self._collect() if self.rank == 0 else None
+        if self.world_size > 1:
+            holder = [rollout]
+            dist.broadcast_object_list(holder, src=0)
+            rollout = holder[0]
+        batch, episodes = rollout
+        losses = ppo_update(self.policy, self.optimizer, batch, self.candidates, self.config.ppo,
+                            self.minibatch_generator, self.device)
+        rows = self._policy_rows() if self.rank == 0 else []
+        return UpdateResult(frames=self.config.frames_per_update, episodes=episodes,
+                            losses=losses, extra_rows={"policy_log": rows})
+
+    @torch.no_grad()
+    def _act(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        with autocast(self.device):
+            output = self.policy(prompts, [self.candidates] * len(prompts))
+        logits = output.logits.float().cpu()
+        actions = sample_actions(logits, self.action_generator)
+        logprobs = torch.distributions.Categorical(logits=logits).log_prob(actions)
+        return actions, logprobs, output.values.float().cpu()
+
+    def _collect(self) -> tuple[RolloutBatch, list]:
+        config = self.config
+        steps, n = config.frames_per_env, config.num_envs
+        prompts: list[list[str]] = []
+        actions = torch.zeros(steps, n, dtype=torch.long)
+        logprobs, values = torch.zeros(steps, n), torch.zeros(steps, n)
+        rewards, dones = torch.zeros(steps, n), torch.zeros(steps, n)
+        episodes = []
+        for t in range(steps):
+            prompts.append(self.prompts)
+            actions[t], logprobs[t], values[t] = self._act(self.prompts)
+            self.book.record(actions[t].tolist())
+            observations, reward, terminated, truncated, infos = self.vector_env.step(
+                to_env_actions(actions[t].numpy()))
+            rewards[t] = torch.as_tensor(reward, dtype=torch.float32) * config.reward_scale
+            dones[t] = torch.as_tensor(np.logical_or(terminated, truncated), dtype=torch.float32)
+            for episode in self.tracker.step(reward, terminated, truncated, infos):
+                self.book.reset(episode.env_index)
+                episodes.append(episode)
+            self.prompts = self.book.observe(observations)
+        last_value = self._values()
+        advantages = compute_gae(rewards, values, dones, last_value, config.ppo.gamma,
+                                 config.ppo.gae_lambda)
+        batch = RolloutBatch([p for step in prompts for p in step], actions.flatten(),
+                             logprobs.flatten(), values.flatten(), advantages.flatten())
+        return batch, episodes
+
+    @torch.no_grad()
+    def _values(self) -> torch.Tensor:
+        with autocast(self.device):
+            output = self.policy(self.prompts, [self.candidates] * len(self.prompts))
+        return output.values.float().cpu()
+
+    @torch.no_grad()
+    def _policy_rows(self) -> list[dict]:
+        with autocast(self.device):
+            output = self.policy(self.monitor_prompts, [self.candidates] * len(self.monitor_prompts))
+        probabilities = torch.softmax(output.logits.float(), dim=-1).cpu()
+        return [{"prompt_id": j, "action": action, "probability": float(probabilities[j, k])}
+                for j in range(len(self.monitor_prompts))
+                for k, action in enumerate(self.candidates)]
+
+    # --- state ---
+
+    def state_dict(self) -> dict[str, Any]:
+        state = {"policy": self.policy.state_dict(), "optimizer": self.optimizer.state_dict(),
+                 "minibatch_generator": self.minibatch_generator.get_state(),
+                 "action_generator": self.action_generator.get_state()}
+        if self.rank == 0:
+            state["envs"] = pickle.dumps((self.vector_env, self.book, self.tracker, self.prompts))
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.policy.load_state_dict(state["policy"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.minibatch_generator.set_state(state["minibatch_generator"])
+        self.action_generator.set_state(state["action_generator"])
+        if self.rank == 0:
+            if self.vector_env is not None:
+                self.vector_env.close()
+            self.vector_env, self.book, self.tracker, self.prompts = pickle.loads(state["envs"])
+
+    def close(self) -> None:
+        if self.vector_env is not None:
+            self.vector_env.close()
+
+
+# --- Acting in evaluation ------------------------------------------------------------
+
+
+class LLMAgent(Agent):
+    """An LLM policy acting with sampled actions (as the paper tested, §D.1)."""
+
+    def __init__(self, policy: LLMPolicy, num_envs: int, nbr_obs: int, test_set: TestSet,
+                 training_actions: Sequence[str], seed: int, device: torch.device, name: str):
+        super().__init__(num_envs)
+        self.policy, self.device, self.name = policy, device, name
+        self.candidates = list(test_set.action_names or training_actions)
+        self.book = PromptBook(num_envs, nbr_obs, self.candidates, test_set.language,
+                               test_set.substitutions)
+        self.generator = torch.Generator().manual_seed(seed)
+
+    @torch.no_grad()
+    def act(self, observations: Mapping[str, Any]) -> np.ndarray:
+        prompts = self.book.observe(observations)
+        with autocast(self.device):
+            output = self.policy(prompts, [self.candidates] * len(prompts))
+        actions = sample_actions(output.logits, self.generator)
+        self.book.record(actions.tolist())
+        return to_env_actions(actions.numpy())
+
+    def reset(self, env_index: int) -> None:
+        self.book.reset(env_index)
+
+
+def build_learner(config: RunConfig) -> LLMPPOLearner:
+    return LLMPPOLearner(config)
+
+
+def build_agent(config: RunConfig, learner_state: dict | None, vector_env: VectorEnv,
+                test_set: TestSet, seed: int) -> LLMAgent:
+    """The run's policy (final weights; the pretrained model for zero-shot) as an agent."""
+    device = device_for(config.device)
+    policy = build_policy(config, config.agent, device)
+    if learner_state is not None:
+        policy.load_state_dict(learner_state["policy"])
+    agent = LLMAgent(policy, vector_env.num_envs, config.nbr_obs, test_set,
+                     ACTION_SPACES[config.action_space], seed, device, config.agent)
+    agent.model = config.model
+    return agent

@@ -1,0 +1,173 @@
+"""Value and action heads on the LLM, and the policy module that combines them (§B.3, §B.4).
+
+:class:`LLMPolicy` is what a PPO trainer holds: ``policy(prompts, candidates)``
+returns policy logits over each prompt's candidate actions and a value per
+prompt, with or without gradients, for every agent variant of the paper's
+pretraining ablation (§B.4):
+
+=========  ===================  ===========  =======================================
+variant    weights              policy from  notes
+=========  ===================  ===========  =======================================
+gflan      pretrained           scoring      GFlan-T5, the main agent
+aflan      pretrained           action head
+npae       random + embeddings  action head
+npa        random               action head
+npe        random + embeddings  scoring
+zero-shot  pretrained           scoring      never updated (``policy.trainable`` is False)
+=========  ===================  ===========  =======================================
+
+Both heads read the last layer's hidden state at the first decoder position
+(for causal LMs: the last prompt token), in float32 (§B.3). With action heads
+the decoder sees only its start token and the action names appear only in the
+prompt header; the candidates passed in are used only for their count.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from glam_bench.llm.loading import load_model
+from glam_bench.llm.scoring import PADDING_SCORE, CandidateScorer, ScoringConfig
+
+
+def mlp_head(d_in: int, d_out: int, hidden: int = 1024) -> nn.Sequential:
+    """Linear(d_in, hidden) -> Sigmoid -> Linear(hidden, hidden) -> Sigmoid -> Linear(hidden, d_out), as §B.3."""
+    return nn.Sequential(
+        nn.Linear(d_in, hidden), nn.Sigmoid(), nn.Linear(hidden, hidden), nn.Sigmoid(), nn.Linear(hidden, d_out)
+    )
+
+
+def value_head(d_model: int, hidden: int = 1024) -> nn.Sequential:
+    """The value MLP of §B.3 (about 2.1M parameters for Flan-T5-large's d_model 1024)."""
+    return mlp_head(d_model, 1, hidden)
+
+
+def action_head(d_model: int, n_actions: int, hidden: int = 1024) -> nn.Sequential:
+    """The action MLP of §B.4, whose outputs are the policy's logits."""
+    return mlp_head(d_model, n_actions, hidden)
+
+
+@dataclass(frozen=True)
+class PolicyVariant:
+    """How a named agent variant initialises and uses the LLM (§B.4)."""
+
+    pretrained: bool
+    load_embedding_only: bool
+    action_heads: bool
+    trainable: bool = True
+
+
+VARIANTS: dict[str, PolicyVariant] = {
+    "gflan": PolicyVariant(pretrained=True, load_embedding_only=False, action_heads=False),
+    "aflan": PolicyVariant(pretrained=True, load_embedding_only=False, action_heads=True),
+    "npae": PolicyVariant(pretrained=False, load_embedding_only=True, action_heads=True),
+    "npa": PolicyVariant(pretrained=False, load_embedding_only=False, action_heads=True),
+    "npe": PolicyVariant(pretrained=False, load_embedding_only=True, action_heads=False),
+    "zero-shot": PolicyVariant(pretrained=True, load_embedding_only=False, action_heads=False, trainable=False),
+}
+
+
+class PolicyOutput(NamedTuple):
+    """Policy logits and values of a batch of prompts.
+
+    ``logits``: float32 ``[n_prompts, n_candidates]``, ``PADDING_SCORE`` in
+    empty slots; ``values``: ``[n_prompts]``.
+    """
+
+    logits: torch.Tensor
+    values: torch.Tensor
+
+
+class LLMPolicy(nn.Module):
+    """An LLM with a value head and, for action-head variants, an action head; a categorical policy.
+
+    ``softmax(logits)`` is the policy for every variant, so a PPO trainer
+    computes log-probabilities and entropy the same way for all of them.
+    Build one with :meth:`from_pretrained`, or wrap an already loaded model.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        tokenizer,
+        variant: str = "gflan",
+        n_actions: int | None = None,
+        scoring: ScoringConfig = ScoringConfig(),
+        head_hidden: int = 1024,
+    ) -> None:
+        super().__init__()
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown policy variant {variant!r}; expected one of {', '.join(VARIANTS)}")
+        self.variant_name = variant
+        self.variant = VARIANTS[variant]
+        self.llm = model
+        self.scorer = CandidateScorer(model, tokenizer, scoring)
+        d_model = model.config.get_text_config().hidden_size
+        self.value_head = value_head(d_model, head_hidden)
+        if self.variant.action_heads:
+            if not n_actions:
+                raise ValueError(f"variant {variant!r} uses an action head: pass n_actions")
+            self.action_head = action_head(d_model, n_actions, head_hidden)
+        self.n_actions = n_actions
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        model_name: str,
+        variant: str = "gflan",
+        *,
+        n_actions: int | None = None,
+        scoring: ScoringConfig = ScoringConfig(),
+        head_hidden: int = 1024,
+        models_dir: str | os.PathLike | None = None,
+        seed: int = 0,
+        dtype: torch.dtype = torch.float32,
+        device: str | torch.device = "cpu",
+    ) -> LLMPolicy:
+        """Load ``model_name`` initialised as ``variant`` requires, then add heads (seeded by ``seed``)."""
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown policy variant {variant!r}; expected one of {', '.join(VARIANTS)}")
+        spec = VARIANTS[variant]
+        loaded = load_model(
+            model_name,
+            pretrained=spec.pretrained,
+            load_embedding_only=spec.load_embedding_only,
+            models_dir=models_dir,
+            seed=seed,
+            dtype=dtype,
+            device=device,
+        )
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            policy = cls(loaded.model, loaded.tokenizer, variant, n_actions, scoring, head_hidden)
+        return policy.to(device)
+
+    @property
+    def trainable(self) -> bool:
+        """False for ``zero-shot``: the trainer must never update this policy."""
+        return self.variant.trainable
+
+    def forward(self, prompts: Sequence[str], candidates: Sequence[Sequence[str]]) -> PolicyOutput:
+        """Policy logits over ``candidates[i]`` and the value of ``prompts[i]``, for every i."""
+        if self.variant.action_heads:
+            return self._action_head_forward(prompts, candidates)
+        scored = self.scorer(prompts, candidates)
+        return PolicyOutput(scored.scores, self.value_head(scored.hidden.float()).squeeze(-1))
+
+    def _action_head_forward(self, prompts, candidates) -> PolicyOutput:
+        if any(len(c) > self.n_actions for c in candidates):
+            raise ValueError(f"the action head has {self.n_actions} outputs; got more candidates")
+        hidden = self.scorer.prompt_hidden(prompts).float()
+        logits = self.action_head(hidden)
+        # A prompt offering fewer candidates than the head's outputs sees only its first ones.
+        counts = torch.tensor([len(c) for c in candidates], device=logits.device)
+        valid = torch.arange(self.n_actions, device=logits.device)[None, :] < counts[:, None]
+        width = max(len(c) for c in candidates)
+        logits = logits.masked_fill(~valid, PADDING_SCORE)[:, :width]
+        return PolicyOutput(logits, self.value_head(hidden).squeeze(-1))

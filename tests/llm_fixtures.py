@@ -1,0 +1,49 @@
+"""Tiny models for the LLM tests, built once per session into a pytest temporary folder.
+
+Import the fixtures into a test module (``from tests.llm_fixtures import tiny_models_dir, ...``).
+A fixture imported into several modules is a separate definition in each, so
+the folder is cached here to build the models only once per session.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from glam_bench.llm import tiny
+from glam_bench.llm.loading import LoadedModel, load_model
+
+_CACHE: dict[str, Path] = {}
+
+
+@pytest.fixture(scope="session")
+def tiny_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A models folder holding the built tiny-t5 and tiny-gpt2."""
+    if "dir" not in _CACHE:
+        folder = tmp_path_factory.mktemp("models")
+        for name in ("tiny-t5", "tiny-gpt2"):
+            tiny.ensure_built(name, folder)
+        _CACHE["dir"] = folder
+    return _CACHE["dir"]
+
+
+@pytest.fixture(scope="session")
+def tiny_t5(tiny_models_dir: Path) -> LoadedModel:
+    return load_model("tiny-t5", models_dir=tiny_models_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_gpt2(tiny_models_dir: Path) -> LoadedModel:
+    return load_model("tiny-gpt2", models_dir=tiny_models_dir)
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Run tiny models on one thread: on a busy 2-core machine torch's second
+    OpenMP thread makes their small matmuls up to ~100x slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
