@@ -25,7 +25,9 @@ SCHEMA_PATH = Path(__file__).with_name("preset_schema.yaml")
 
 #: Agents trained by the LLM PPO trainer, and what each variant is (§B.4).
 LLM_AGENTS = ("gflan", "aflan", "npae", "npa", "npe")
-TRAINED_AGENTS = (*LLM_AGENTS, "drrn", "symbolic-ppo", "bc-bot", "bc-gflan")
+#: Behavioural-cloning agents (§C, Q4): an "update" is a chunk of supervised steps.
+BC_AGENTS = ("bc-bot", "bc-gflan")
+TRAINED_AGENTS = (*LLM_AGENTS, "drrn", "symbolic-ppo", *BC_AGENTS)
 REFERENCE_AGENTS = ("zero-shot", "random", "bot")
 
 
@@ -73,6 +75,10 @@ class RunConfig:
     device: str = "auto"
     value_head_hidden: int = 1024
     models_dir: str = "work/models"
+    #: Where the run directories live (set from the preset, or by ``glam-bench train
+    #: --results-dir/--work-dir``); bc-gflan finds its source gflan run through them.
+    results_dir: str = "work/results"
+    work_dir: str = "work"
     ppo: PPOConfig = field(default_factory=PPOConfig)
     drrn: dict = field(default_factory=dict)
     symbolic_ppo: dict = field(default_factory=dict)
@@ -80,12 +86,26 @@ class RunConfig:
 
     @property
     def frames_per_update(self) -> int:
+        """Env frames per update; for BC agents, training transitions per update (§C)."""
+        if self.agent in BC_AGENTS:
+            return self._bc_settings().transitions_per_update
         return self.num_envs * self.frames_per_env
 
     @property
     def num_updates(self) -> int:
-        """Updates needed to reach ``total_frames`` (1,172 for the paper's 1.5M, §C)."""
+        """Updates needed to reach ``total_frames`` (1,172 for the paper's 1.5M, §C).
+
+        For BC agents: the supervised schedule's steps split into chunks of
+        ``bc.steps_per_update`` (``glam_bench.agents.bc.settings``).
+        """
+        if self.agent in BC_AGENTS:
+            return self._bc_settings().num_updates
         return -(-self.total_frames // self.frames_per_update)
+
+    def _bc_settings(self):
+        from glam_bench.agents.bc.settings import BCSettings  # lazy: config must not import agents
+
+        return BCSettings.from_run(self)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -175,4 +195,6 @@ def resolve_run(preset: dict, experiment: str, agent: str, seed: int) -> RunConf
         "env": spec["env"],
         "preset": preset["preset"],
         "models_dir": preset.get("models_dir", "work/models"),
+        "results_dir": preset.get("results_dir", "work/results"),
+        "work_dir": preset.get("work_dir", "work"),
     })

@@ -1,0 +1,41 @@
+"""Behavioural cloning, ``bc-bot`` and ``bc-gflan`` (Q4, §C "Behavioural cloning", §E.6).
+
+* :mod:`~glam_bench.agents.bc.settings`: the ``bc`` block and its schedule;
+* :mod:`~glam_bench.agents.bc.dataset`: compact episode storage, prompts rebuilt on the fly;
+* :mod:`~glam_bench.agents.bc.collect`: demonstrations from the bot or a trained GFlan-T5;
+* :mod:`~glam_bench.agents.bc.learner`: cross-entropy fine-tuning as a suite learner;
+* :mod:`~glam_bench.agents.bc.agent`: the fine-tuned model acting through the candidate scorer.
+
+Heavy modules are imported on use, so :class:`~glam_bench.config.RunConfig`
+can read the schedule from ``settings`` cheaply.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gymnasium.vector import VectorEnv
+
+    from glam_bench.agents.llm_ppo import LLMAgent
+    from glam_bench.agents.bc.learner import BCLearner
+    from glam_bench.config import RunConfig
+    from glam_bench.evaluation.test_sets import TestSet
+
+
+def build_learner(config: RunConfig) -> BCLearner:
+    """The learner of a ``bc-bot`` or ``bc-gflan`` run."""
+    from glam_bench.agents.bc.learner import BCLearner
+
+    return BCLearner(config)
+
+
+def build_agent(config: RunConfig, learner_state: dict | None, vector_env: VectorEnv,
+                test_set: TestSet, seed: int) -> LLMAgent:
+    """The acting agent of a finished BC run (see :mod:`glam_bench.agents.bc.agent`)."""
+    from glam_bench.agents.bc.agent import build_agent as build
+
+    return build(config, learner_state, vector_env, test_set, seed)
+
+
+__all__ = ["build_agent", "build_learner"]
