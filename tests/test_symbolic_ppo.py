@@ -30,11 +30,19 @@ def test_vocab_grows_pads_and_round_trips():
 
 
 def test_vocab_refuses_words_beyond_embedding():
-    vocab = MissionVocab(max_size=4)  # ids 1..3
+    vocab = MissionVocab(max_size=5)  # words get ids 1..3, id 4 is the unknown word
     vocab.encode("a b c")
     with pytest.raises(VocabularyFullError):
         vocab.encode("d")
     assert vocab.encode("c b a") == [3, 2, 1]
+
+
+def test_frozen_vocab_maps_unseen_words_to_unknown_id():
+    vocab = MissionVocab(max_size=100)
+    vocab.encode("go to the red ball")
+    vocab.frozen = True
+    assert vocab.encode("go to the faze xolo") == [1, 2, 3, 99, 99]
+    assert len(vocab) == 5
 
 
 # --- model -----------------------------------------------------------------------------

@@ -3,11 +3,22 @@
 Defaults are the paper's values; override any field with ``dataclasses.replace``.
 Loop-level fields (envs, steps per update, frames) are read by the training
 loop, not by the learner, but live here so one record describes a run.
+
+A suite run builds this record with :func:`from_run_config`: the learner-level
+fields come from the preset's ``drrn`` block (keys declared under
+``definitions/drrn`` in ``preset_schema.yaml``), the loop-level ones from the
+run config itself, so the shared training loop and the learner agree on them.
+In particular the paper's 4 steps per update (§B.5) is the run's
+``frames_per_env``: presets set ``frames_per_env: 4`` for ``drrn``, which makes
+the loop's frame count per update 4 x num_envs = 128 with 32 envs.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+
+from glam_bench.config import ConfigError, RunConfig
 
 
 @dataclass(frozen=True)
@@ -36,3 +47,21 @@ class DRRNConfig:
     nbr_obs: int = 3
     # §B.1: reproduce the authors' missing first observation after a reset (default: fixed).
     faithful_missing_first_obs: bool = False
+
+
+#: Fields set from the run config itself, never from the preset's ``drrn`` block.
+LOOP_FIELDS = ("number_envs", "steps_per_update", "num_frames", "reward_scale", "nbr_obs")
+
+
+def from_run_config(run: RunConfig) -> DRRNConfig:
+    """Paper defaults, overridden by ``run.drrn``, with the loop fields of ``run`` (§B.5)."""
+    overrides = dict(run.drrn)
+    allowed = sorted(f.name for f in dataclasses.fields(DRRNConfig) if f.name not in LOOP_FIELDS)
+    unknown = sorted(set(overrides) - set(allowed))
+    if unknown:
+        raise ConfigError(f"unknown drrn settings {unknown}; allowed: {allowed} (loop-level "
+                          f"settings {list(LOOP_FIELDS)} come from the training block)")
+    return dataclasses.replace(
+        DRRNConfig(), **overrides, number_envs=run.num_envs, steps_per_update=run.frames_per_env,
+        num_frames=run.total_frames, reward_scale=run.reward_scale, nbr_obs=run.nbr_obs,
+    )

@@ -12,6 +12,12 @@ sidecar (``<model>.json``) records it too, with the corpus hash.
 Determinism: one training thread (thread count changes the bytes), the whole
 corpus used (no sentence sampling), fixed special ids. Training twice on the
 same corpus gives byte-identical models.
+
+Runs get their tokenizer from :func:`ensure_tokenizer`: built once into the
+models folder (``<models_dir>/drrn/unigram_<size>.model``) and loaded from
+there afterwards; it is rebuilt only when the corpus changed. Learners also
+keep the model bytes in their checkpoints, so a trained DRRN is always read
+with the exact tokenizer it was trained with.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import io
 import json
 import os
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
@@ -138,6 +145,35 @@ def build_tokenizer(
     if path is not None:
         tokenizer.save(path)
     return tokenizer
+
+
+def tokenizer_path(models_dir: str | Path, requested_vocab_size: int = PAPER_VOCAB_SIZE) -> Path:
+    """Where runs keep the DRRN tokenizer inside the models folder."""
+    return Path(models_dir) / "drrn" / f"unigram_{requested_vocab_size}.model"
+
+
+def ensure_tokenizer(
+    models_dir: str | Path, requested_vocab_size: int = PAPER_VOCAB_SIZE
+) -> DRRNTokenizer:
+    """Load the tokenizer from ``models_dir``, building it there first if missing or stale.
+
+    Idempotent and safe to race: building is deterministic and every write is
+    atomic, so concurrent runs at worst write the same bytes twice.
+    """
+    path = tokenizer_path(models_dir, requested_vocab_size)
+    corpus, digest = _environment_corpus()
+    if path.exists() and metadata_path(path).exists():
+        tokenizer = DRRNTokenizer.load(path)
+        if tokenizer.metadata.get("corpus_sha256") == digest:
+            return tokenizer
+    return build_tokenizer(path, corpus, requested_vocab_size)
+
+
+@lru_cache(maxsize=1)
+def _environment_corpus() -> tuple[tuple[str, ...], str]:
+    """The corpus and its hash, computed once per process (about a second)."""
+    corpus = tuple(build_corpus())
+    return corpus, corpus_sha256(corpus)
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

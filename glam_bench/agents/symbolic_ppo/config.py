@@ -3,11 +3,22 @@
 Defaults are the values of the authors' script plus BabyAI's ``arguments.py``
 defaults; override any field with ``dataclasses.replace``. Loop-level fields
 (procs, frames) are read by the training loop, not by the PPO update.
+
+A suite run builds this record with :func:`from_run_config`: the learner-level
+fields come from the preset's ``symbolic_ppo`` block (keys declared under
+``definitions/symbolic_ppo`` in ``preset_schema.yaml``), the loop-level ones
+from the run config (procs = num_envs, frames_per_proc = frames_per_env,
+frames = total_frames, reward_scale), and ``n_actions`` from its action space
+(§E.5), so the shared training loop and the learner agree on them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+
+from glam_bench.config import ConfigError, RunConfig
+from glam_bench.vocabulary import ACTION_SPACES
 
 
 @dataclass(frozen=True)
@@ -36,3 +47,28 @@ class SymbolicPPOConfig:
     frames_per_proc: int = 40
     reward_scale: float = 20.0
     frames: int = 400_000  # hard-coded in the authors' script; see §H.3
+
+
+#: Fields set from the run config itself, never from the preset's ``symbolic_ppo`` block.
+LOOP_FIELDS = ("n_actions", "procs", "frames_per_proc", "reward_scale", "frames")
+
+
+def from_run_config(run: RunConfig) -> SymbolicPPOConfig:
+    """Paper defaults, overridden by ``run.symbolic_ppo``, with the loop fields of ``run`` (§B.6)."""
+    overrides = dict(run.symbolic_ppo)
+    allowed = sorted(f.name for f in dataclasses.fields(SymbolicPPOConfig) if f.name not in LOOP_FIELDS)
+    unknown = sorted(set(overrides) - set(allowed))
+    if unknown:
+        raise ConfigError(f"unknown symbolic_ppo settings {unknown}; allowed: {allowed} (loop-level "
+                          f"settings {list(LOOP_FIELDS)} come from the training block)")
+    if "adam_betas" in overrides:
+        overrides["adam_betas"] = tuple(overrides["adam_betas"])
+    config = dataclasses.replace(
+        SymbolicPPOConfig(), **overrides, n_actions=len(ACTION_SPACES[run.action_space]),
+        procs=run.num_envs, frames_per_proc=run.frames_per_env, reward_scale=run.reward_scale,
+        frames=run.total_frames,
+    )
+    if config.frames_per_proc % config.recurrence:
+        raise ConfigError(f"symbolic-ppo needs frames_per_env ({config.frames_per_proc}) to be a "
+                          f"multiple of recurrence ({config.recurrence})")
+    return config

@@ -10,8 +10,10 @@ average over the ``recurrence`` frames of
 
     policy_loss - entropy_coef * entropy + value_loss_coef * value_loss
 
-with the clipped policy ratio and the clipped value loss (both with clip_eps),
-no advantage normalisation. Gradients are clipped to ``max_grad_norm``; the
+computed per recurrence step by the suite's one clipped PPO objective
+(:func:`glam_bench.rl.ppo.ppo_losses`, §C): clipped policy ratio and clipped
+value loss (both with clip_eps), returns R = V_old + A, no advantage
+normalisation. Gradients are clipped to ``max_grad_norm``; the
 logged norm is the one before clipping.
 
 (BabyAI also writes the recomputed memories back into the rollout between
@@ -29,6 +31,7 @@ import torch
 from glam_bench.agents.symbolic_ppo.config import SymbolicPPOConfig
 from glam_bench.agents.symbolic_ppo.model import SymbolicACModel
 from glam_bench.rl.gae import compute_gae
+from glam_bench.rl.ppo import ppo_losses
 
 
 @dataclass
@@ -56,19 +59,6 @@ def make_optimizer(model: SymbolicACModel, config: SymbolicPPOConfig) -> torch.o
     return torch.optim.Adam(model.parameters(), lr=config.lr, betas=config.adam_betas, eps=config.adam_eps)
 
 
-def clipped_policy_loss(ratio: torch.Tensor, advantages: torch.Tensor, clip_eps: float) -> torch.Tensor:
-    surrogate = ratio * advantages
-    clipped = ratio.clamp(1.0 - clip_eps, 1.0 + clip_eps) * advantages
-    return -torch.min(surrogate, clipped).mean()
-
-
-def clipped_value_loss(
-    values: torch.Tensor, old_values: torch.Tensor, returns: torch.Tensor, clip_eps: float
-) -> torch.Tensor:
-    clipped = old_values + (values - old_values).clamp(-clip_eps, clip_eps)
-    return torch.max((values - returns).pow(2), (clipped - returns).pow(2)).mean()
-
-
 def _flatten_env_major(rollout: Rollout, advantages: torch.Tensor) -> dict[str, torch.Tensor]:
     """[T, N, ...] -> [N * T, ...] with each env's frames contiguous."""
     flat = {}
@@ -77,7 +67,6 @@ def _flatten_env_major(rollout: Rollout, advantages: torch.Tensor) -> dict[str, 
             x = getattr(rollout, f.name)
             flat[f.name] = x.transpose(0, 1).reshape(-1, *x.shape[2:])
     flat["advantages"] = advantages.transpose(0, 1).reshape(-1)
-    flat["returns"] = flat["values"] + flat["advantages"]
     return flat
 
 
@@ -92,14 +81,14 @@ def _sequence_loss(
         idx = starts + i
         memory = memory * exps["masks"][idx].unsqueeze(1)
         dist, value, memory = model(exps["images"][idx], exps["missions"][idx], memory)
-        entropy = dist.entropy().mean()
-        ratio = torch.exp(dist.log_prob(exps["actions"][idx]) - exps["log_probs"][idx])
-        policy_loss = clipped_policy_loss(ratio, exps["advantages"][idx], cfg.clip_eps)
-        value_loss = clipped_value_loss(value, exps["values"][idx], exps["returns"][idx], cfg.clip_eps)
-        loss = policy_loss - cfg.entropy_coef * entropy + cfg.value_loss_coef * value_loss
-        total = total + loss
-        for name, x in (("entropy", entropy), ("value", value.mean()), ("policy_loss", policy_loss),
-                        ("value_loss", value_loss), ("loss", loss)):
+        step = ppo_losses(
+            dist.logits, value, exps["actions"][idx], exps["log_probs"][idx], exps["values"][idx],
+            exps["advantages"][idx], cfg.clip_eps, cfg.entropy_coef, cfg.value_loss_coef,
+        )
+        total = total + step.loss
+        for name, x in (("entropy", step.entropy), ("value", value.mean()),
+                        ("policy_loss", step.policy_loss), ("value_loss", step.value_loss),
+                        ("loss", step.loss)):
             stats[name] += x.item() / cfg.recurrence
     return total / cfg.recurrence, stats
 

@@ -1,0 +1,102 @@
+"""Training-loop speed of the two baselines (DRRN §B.5, Symbolic-PPO §B.6) with 32 envs.
+
+Frames per second are measured as ``train_log.csv`` measures them: frames of
+one ``learner.update()`` (acting, env steps and learning) over its wall time.
+For Symbolic-PPO the loop is also timed against the same loop with the
+environment stepping alone (32 envs x 40 frames, random actions), interleaved
+so machine noise hits both alike; the ratio says how much the learner costs
+beside the simulator. Torch runs on one thread: on a shared 2-core machine
+its thread pool mostly waits on itself.
+
+Run: ``pytest tests/benchmarks/test_baseline_speed.py -s -m slow --benchmark-enable``.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from glam_bench.agents.drrn.trainer import build_learner as build_drrn
+from glam_bench.agents.symbolic_ppo.trainer import build_learner as build_symbolic_ppo
+from glam_bench.config import RunConfig
+from glam_bench.envs import env_seeds, make_vector_env
+
+pytestmark = [pytest.mark.slow, pytest.mark.benchmark(group="baselines")]
+
+ENV = "BabyAI-Text-MixedTrainLocal-v0"
+NUM_ENVS = 32
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def paper_config(agent: str, frames_per_env: int, models_dir: str = "work/models") -> RunConfig:
+    """The paper's settings with 32 envs (§B.5, §B.6) on the Mixed level."""
+    return RunConfig(experiment="speed", agent=agent, seed=1, env=ENV, preset="benchmark",
+                     num_envs=NUM_ENVS, frames_per_env=frames_per_env, total_frames=10**6,
+                     device="cpu", models_dir=models_dir)
+
+
+def timed_update(learner) -> tuple[float, int]:
+    began = time.perf_counter()
+    frames = learner.update().frames
+    return time.perf_counter() - began, frames
+
+
+def env_alone(frames_per_env: int):
+    """The rollout loop with random actions and nothing else: returns a timed callable."""
+    envs = make_vector_env(ENV, NUM_ENVS)
+    envs.reset(seed=env_seeds(1, NUM_ENVS))
+    rng = np.random.default_rng(0)
+
+    def rollout() -> float:
+        began = time.perf_counter()
+        for _ in range(frames_per_env):
+            envs.step(rng.integers(0, 6, size=NUM_ENVS))
+        return time.perf_counter() - began
+    return envs, rollout
+
+
+def test_drrn_training_fps(benchmark, tmp_path):
+    learner = build_drrn(paper_config("drrn", frames_per_env=4, models_dir=str(tmp_path)))
+    try:
+        timed_update(learner)  # fills the replay past one batch: every timed update learns
+        seconds, frames = zip(*[timed_update(learner) for _ in range(4)])
+    finally:
+        learner.close()
+    fps = sum(frames) / sum(seconds)
+    benchmark.extra_info.update(drrn_fps=fps, frames_per_update=frames[0])
+    print(f"\nDRRN training loop, 32 envs x 4 steps + 1 gradient step (batch 64): {fps:.0f} frames/s")
+    benchmark.pedantic(lambda: None, rounds=1)
+    assert fps > 5
+
+
+def test_symbolic_ppo_training_fps_against_env_alone(benchmark):
+    learner = build_symbolic_ppo(paper_config("symbolic-ppo", frames_per_env=40))
+    envs, rollout = env_alone(40)
+    try:
+        timed_update(learner)  # warm-up
+        learner_s, env_s = [], []
+        for _ in range(3):
+            env_s.append(rollout())
+            learner_s.append(timed_update(learner)[0])
+    finally:
+        learner.close()
+        envs.close()
+    frames = 40 * NUM_ENVS
+    fps, env_fps = frames / statistics.median(learner_s), frames / statistics.median(env_s)
+    ratio = env_fps / fps
+    benchmark.extra_info.update(symbolic_ppo_fps=fps, env_alone_fps=env_fps, ratio=ratio)
+    print(f"\nSymbolic-PPO training loop, 32 envs x 40 frames + 4 PPO epochs: {fps:.0f} frames/s; "
+          f"env stepping alone {env_fps:.0f} frames/s; loop / env-alone time ratio {ratio:.1f} (limit 50)")
+    benchmark.pedantic(lambda: None, rounds=1)
+    assert ratio <= 50
