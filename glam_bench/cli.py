@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Sequence
 
@@ -53,8 +54,10 @@ def _train(args: argparse.Namespace) -> int:
     preset = load_preset(args.config)
     check_agent(args.agent)
     config = resolve_run(preset, args.experiment, args.agent, args.seed)
-    paths = RunPaths.for_run(args.results_dir or preset.get("results_dir", "results"),
-                             args.work_dir or preset.get("work_dir", "work"),
+    # the run's own directories, recorded in its config (bc-gflan finds its source run there)
+    config = dataclasses.replace(config, results_dir=args.results_dir or config.results_dir,
+                                 work_dir=args.work_dir or config.work_dir)
+    paths = RunPaths.for_run(config.results_dir, config.work_dir,
                              args.experiment, args.agent, args.seed)
     if not is_trained(args.agent):
         register_untrained_run(config, paths, _untrained_model_name(config))
@@ -107,6 +110,20 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cache(args: argparse.Namespace) -> int:
+    """The committed result cache: refresh it from a finished run, or verify it."""
+    from glam_bench.cache import refresh_cache, verify_manifest
+
+    if args.cache_command == "refresh":
+        manifest = refresh_cache(args.source, args.cache, preset=args.preset)
+        print(f"wrote {manifest}")
+    else:
+        manifest = verify_manifest(args.cache)
+        print(f"{args.cache}: {len(manifest['files'])} files match {args.cache}/MANIFEST.json "
+              f"(preset {manifest['preset']}, revision {manifest['git_revision']})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="glam-bench", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -148,6 +165,18 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--only", help="comma-separated item names")
     report.add_argument("--no-progress", action="store_true")
     report.set_defaults(handler=_report)
+
+    cache = commands.add_parser("cache", help="the committed result cache (results/): refresh, verify")
+    cache_commands = cache.add_subparsers(dest="cache_command", required=True)
+    refresh = cache_commands.add_parser(
+        "refresh", help="copy the small result files of a finished run into the cache, write its manifest")
+    refresh.add_argument("--from", dest="source", default="work/results",
+                         help="results_dir of a finished run (default: work/results)")
+    refresh.add_argument("--to", dest="cache", default="results", help="the cache (default: results)")
+    refresh.add_argument("--preset", help="refuse runs of any other preset")
+    verify = cache_commands.add_parser("verify", help="check the cache against its MANIFEST.json")
+    verify.add_argument("--results", dest="cache", default="results", help="default: results")
+    cache.set_defaults(handler=_cache)
     return parser
 
 
