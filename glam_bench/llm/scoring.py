@@ -50,6 +50,8 @@ Causal prompts never get an end-of-sequence token.
 
 from __future__ import annotations
 
+import math
+
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -304,7 +306,9 @@ def _probability_ratios(logprobs: torch.Tensor, mask: torch.Tensor) -> torch.Ten
     """P(a)/max P per prompt, from log P (exact same ratio, no 0/0); all 0 where max P < 1e-45 or NaN (§B.2)."""
     logprobs = logprobs.masked_fill(~mask, float("-inf"))
     best = logprobs.max(dim=1, keepdim=True).values
-    degenerate = ~(torch.exp(best) >= PROB_RATIO_FLOOR)  # also true for NaN
+    # Compared in log space: exp(best) near 1e-45 is a float32 denormal, which a
+    # process that flushes denormals (torch.set_flush_denormal) would turn into 0.
+    degenerate = ~(best >= math.log(PROB_RATIO_FLOOR))  # also true for NaN
     # Zero the degenerate rows before exp so no inf/NaN reaches the backward pass.
     ratios = torch.exp(logprobs.masked_fill(degenerate, 0.0) - best.masked_fill(degenerate, 0.0))
     return ratios.masked_fill(degenerate, 0.0)
