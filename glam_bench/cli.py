@@ -63,15 +63,35 @@ def _train(args: argparse.Namespace) -> int:
         register_untrained_run(config, paths, _untrained_model_name(config))
         print(f"{args.agent} needs no training; registered {paths.results}")
         return 0
+    is_main = _init_distributed()
     seed_everything(config.seed)
     learner = build_learner(config)
     try:
-        train(config, paths, learner, progress=not args.no_progress)
+        train(config, paths, learner, progress=not args.no_progress, is_main=is_main)
     finally:
         learner.close()
     print(f"trained {config.experiment}/{config.agent}/seed-{config.seed} "
           f"({learner.model_name}) -> {paths.results}")
     return 0
+
+
+def _init_distributed() -> bool:
+    """Join the process group when launched by torchrun; True on the process that writes files.
+
+    One process per GPU (``LOCAL_RANK`` picks it); rank 0 steps the envs and
+    writes logs and checkpoints, every rank shares each PPO minibatch.
+    """
+    import os
+
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return True
+    import torch
+    import torch.distributed as dist
+
+    if torch.cuda.is_available():
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return dist.get_rank() == 0
 
 
 def _set_threads(threads: int | None) -> None:
@@ -166,13 +186,14 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--no-progress", action="store_true")
     report.set_defaults(handler=_report)
 
-    cache = commands.add_parser("cache", help="the committed result cache (results/): refresh, verify")
+    cache = commands.add_parser("cache", help="the committed result cache (results/)")
     cache_commands = cache.add_subparsers(dest="cache_command", required=True)
     refresh = cache_commands.add_parser(
-        "refresh", help="copy the small result files of a finished run into the cache, write its manifest")
+        "refresh", help="copy a finished run's small result files into the cache, write MANIFEST.json")
     refresh.add_argument("--from", dest="source", default="work/results",
                          help="results_dir of a finished run (default: work/results)")
-    refresh.add_argument("--to", dest="cache", default="results", help="the cache (default: results)")
+    refresh.add_argument("--to", dest="cache", default="results",
+                         help="the cache (default: results)")
     refresh.add_argument("--preset", help="refuse runs of any other preset")
     verify = cache_commands.add_parser("verify", help="check the cache against its MANIFEST.json")
     verify.add_argument("--results", dest="cache", default="results", help="default: results")

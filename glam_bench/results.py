@@ -61,7 +61,7 @@ SCHEMAS: dict[str, tuple[str, ...]] = {
 _INTEGER_COLUMNS = {"seed", "update", "episodes", "frames", "episode", "length", "prompt_id"}
 #: How a float column may spell "no value" (an update in which no episode finished).
 _MISSING_VALUES = ("", "nan", "NaN")
-_TEXT_COLUMNS = {"experiment", "agent", "model", "preset", "test", "task_kind", "action"}
+_TEXT_COLUMNS = {"experiment", "agent", "model", "preset", "test", "task_kind", "action", "env"}
 
 
 class ResultFileError(ValueError):

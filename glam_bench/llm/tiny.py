@@ -23,6 +23,7 @@ Built-in names (:data:`TINY_MODELS`):
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import os
 import shutil
@@ -218,14 +219,18 @@ def ensure_built(name: str, models_dir: str | os.PathLike) -> Path:
     if (target / "config.json").exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=target.parent))
-    try:
-        save_model(name, scratch / name)
+    # One builder at a time (parallel pipeline jobs, torchrun ranks); the others
+    # wait on the lock and then find the finished folder.
+    with open(target.parent / f".{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (target / "config.json").exists():
+            return target
+        if target.exists():  # a partial folder left by a crashed build
+            shutil.rmtree(target)
+        scratch = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=target.parent))
         try:
+            save_model(name, scratch / name)
             (scratch / name).rename(target)
-        except OSError:  # another process finished first; its files are identical
-            if not (target / "config.json").exists():
-                raise
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
     return target

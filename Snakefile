@@ -1,0 +1,98 @@
+# glam-bench: GLAM (Carta et al., ICML 2023) reproduced end to end.
+#
+#   snakemake --cores all                       every run of the default preset (tiny, offline,
+#                                               CPU), every test set, every figure and table
+#   snakemake --profile workflows/profiles/slurm --configfile workflows/config/paper.yaml
+#                                               the paper's runs on a SLURM GPU cluster
+#                                               (workflows/slurm/README.md)
+#   snakemake --cores 1 figures                 every figure and table from the committed
+#                                               results/ (verified against results/MANIFEST.json),
+#                                               no training
+#
+# Targets: all (default), train, evaluate, figures, fig_<item> (one per report item, from the
+# cache; also fig_<item without its q1_/q2q3_/q4_/appendix_/extra_ prefix>, e.g.
+# fig_generalisation), draw_<item> (one per item, from this preset's fresh results),
+# draw_tables, refresh_cache, benchmark_summary. Rules: workflows/rules/*.smk; presets:
+# workflows/config/.
+
+from snakemake.utils import min_version, validate
+
+from glam_bench.config import ConfigError, validate_preset
+
+min_version("9.0")
+
+
+# A preset given with --configfile replaces the embedded default instead of being merged into
+# it (Snakemake merges configfiles key by key, so default.yaml's extra experiments would leak
+# into ci.yaml). --config key=value still overrides single keys of whichever preset is used.
+if not workflow.overwrite_configfiles:
+
+    configfile: "workflows/config/default.yaml"
+
+
+include: "workflows/rules/config.smk"
+
+
+# --config key=value gives strings; read them as the schema's types (use_cached_results=true).
+config.update(typed_overrides(plain(config), load_schema("workflows/config/schema.yaml")))
+
+# Unknown keys and wrong types stop here, before any job, naming the key. The schema also fills
+# the defaults of the optional top-level keys (folders, use_cached_results).
+try:
+    validate(config, "workflows/config/schema.yaml")
+except WorkflowError:
+    # Snakemake's message carries the whole schema; say just which key is wrong and why.
+    try:
+        validate_preset(plain(config), "config")
+    except ConfigError as precise:
+        raise WorkflowError(f"invalid preset: {precise}") from None
+    raise
+
+
+include: "workflows/rules/common.smk"
+
+
+try:
+    check_grid(config)
+except ConfigError as error:
+    raise WorkflowError(f"invalid preset: {error}") from None
+
+write_if_changed(PRESET_FILE, yaml.safe_dump(plain(config), sort_keys=False))
+
+
+report: "workflows/report/workflow.rst"
+
+
+wildcard_constraints:
+    experiment=r"[^/]+",
+    seed=r"\d+",
+    test=r"[^/]+",
+
+
+include: "workflows/rules/train.smk"
+include: "workflows/rules/evaluate.smk"
+include: "workflows/rules/report.smk"
+
+
+rule all:
+    """Every run, every test set, every figure and table of the preset (from the cache when
+    use_cached_results is true)."""
+    default_target: True
+    localrule: True
+    input:
+        report_outputs(CACHED_FIGURES, CACHED_TABLES) if USE_CACHE
+        else ALL_DONE + ALL_TESTS + report_outputs(FRESH_FIGURES, FRESH_TABLES),
+
+
+rule train:
+    """Every training run of the preset (reference agents only registered)."""
+    localrule: True
+    input:
+        ALL_DONE,
+
+
+rule evaluate:
+    """Every test set of every run."""
+    localrule: True
+    input:
+        ALL_TESTS,

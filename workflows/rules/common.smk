@@ -1,0 +1,378 @@
+# Shared state of the pipeline: the validated preset, the experiment grid expanded into runs and
+# evaluations, where every file lives, which report items each results source can draw, and
+# the helpers the rules call. Only functions and constants here; the rules live in the other
+# .smk files.
+
+import hashlib
+import importlib.util
+import json
+import os
+import re
+import shlex
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from glam_bench.cache import CacheError, cached_files, load_manifest, verify_manifest
+from glam_bench.config import BC_AGENTS, LLM_AGENTS, REFERENCE_AGENTS, ConfigError, resolve_run
+from glam_bench.evaluation.test_sets import TEST_SETS
+
+
+def _load_report_items():
+    """glam_bench.report.items without glam_bench.report's package import (matplotlib, pandas:
+    ~2 s that every Snakemake start, and every SLURM job step, would pay)."""
+    import glam_bench
+
+    path = Path(glam_bench.__file__).parent / "report" / "items.py"
+    spec = importlib.util.spec_from_file_location("glam_bench_report_items_for_snakemake", path)
+    if spec is None or not path.is_file():
+        return importlib.import_module("glam_bench.report.items")
+    items = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = items  # dataclasses look their module up while being defined
+    spec.loader.exec_module(items)
+    return items
+
+
+ITEMS = _load_report_items()
+FIGURE_ITEMS = tuple(ITEMS.FIGURE_ITEMS)
+TABLE_ITEMS = tuple(ITEMS.TABLE_ITEMS)
+SUMMARY_FILES = ("summary_tests.csv", "summary_seeds.csv", "summary_task_kinds.csv",
+                 "summary_sample_efficiency.csv", "summary_curves.csv")
+TABLE_SUFFIXES = ("csv", "md", "tex")
+
+
+# --- the preset ---------------------------------------------------------------------------
+
+
+def check_grid(preset):
+    """What the schema cannot say: known test sets, and bc-gflan's source run in the grid."""
+    for name, spec in preset["experiments"].items():
+        for test in spec.get("tests", []):
+            if test not in TEST_SETS:
+                raise ConfigError(
+                    f"experiments/{name}/tests: unknown test set {test!r}; "
+                    f"choose among {', '.join(TEST_SETS)}"
+                )
+        if "bc-gflan" in spec["agents"]:
+            source = resolve_run(preset, name, "bc-gflan", preset["seeds"][0]).bc.get(
+                "source_experiment", "gotolocal")
+            source_spec = preset["experiments"].get(source)
+            if source_spec is None or "gflan" not in source_spec["agents"]:
+                raise ConfigError(
+                    f"experiments/{name}: bc-gflan learns from the gflan runs of experiment "
+                    f"{source!r} (training.bc.source_experiment), which this preset does not "
+                    "train; add gflan to that experiment or change source_experiment"
+                )
+
+
+def write_if_changed(path, text):
+    """Write ``text`` to ``path`` atomically, and only when it differs (keeps its mtime)."""
+    path = Path(path)
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+PRESET = config["preset"]
+RESULTS = config["results_dir"]
+WORK = config["work_dir"]
+CACHE = config["cached_results_dir"]
+FIGURES = config["figures_dir"]
+USE_CACHE = bool(config["use_cached_results"])
+EPISODES = int(config["evaluation"]["episodes"])
+EVAL_ENVS = int(config["evaluation"].get("num_envs", 32))
+SEEDS = [int(s) for s in config["seeds"]]
+EXPERIMENTS = config["experiments"]
+
+LOGS = os.path.join(WORK, "logs")
+BENCHMARKS = os.path.join(WORK, "benchmarks")
+SCRATCH = os.path.join(WORK, "report-scratch")
+#: The validated, merged preset the CLI reads (--config key=value overrides included).
+PRESET_FILE = os.path.join(WORK, "presets", f"{PRESET}.yaml")
+#: Run directories, as wildcard patterns.
+RUN = os.path.join(RESULTS, "runs", "{experiment}", "{agent}", "seed-{seed}")
+RUN_WILDCARDS = os.path.join("{experiment}", "{agent}", "seed-{seed}")
+TEST_WILDCARDS = os.path.join("{experiment}", "{agent}", "seed-{seed}", "{test}")
+
+
+# --- the grid -------------------------------------------------------------------------------
+
+#: Agents of each training rule.
+BASELINE_AGENTS = ("drrn", "symbolic-ppo")
+LLM_EVAL_AGENTS = (*LLM_AGENTS, "zero-shot", *BC_AGENTS)
+OTHER_EVAL_AGENTS = (*BASELINE_AGENTS, "random", "bot")
+
+
+def agent_pattern(agents):
+    return "|".join(a.replace("-", r"\-") for a in agents)
+
+
+def experiment_agents(spec):
+    return list(spec["agents"]) + list(spec.get("reference_agents", []))
+
+
+#: Every run (experiment, agent, seed) and every evaluation (..., test) of the preset.
+RUNS = [(name, agent, seed) for name, spec in EXPERIMENTS.items()
+        for agent in experiment_agents(spec) for seed in SEEDS]
+EVALUATIONS = [(name, agent, seed, test) for name, spec in EXPERIMENTS.items()
+               for agent in experiment_agents(spec) for seed in SEEDS
+               for test in spec.get("tests", [])]
+
+
+def run_file(experiment, agent, seed, name="done.json", results=None):
+    return os.path.join(results or RESULTS, "runs", experiment, agent, f"seed-{seed}", name)
+
+
+def test_file(experiment, agent, seed, test, results=None):
+    return os.path.join(results or RESULTS, "runs", experiment, agent, f"seed-{seed}", "tests",
+                        f"{test}.csv")
+
+
+ALL_DONE = [run_file(e, a, s) for e, a, s in RUNS]
+ALL_TESTS = [test_file(e, a, s, t) for e, a, s, t in EVALUATIONS]
+
+
+def run_config(wildcards):
+    return resolve_run(config, wildcards.experiment, wildcards.agent, int(wildcards.seed))
+
+
+def run_config_sha(wildcards):
+    """sha256 of the resolved run config without its folders: a change reruns only that run."""
+    data = run_config(wildcards).to_dict()
+    for key in ("results_dir", "work_dir"):
+        data.pop(key, None)
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def uses_gpu(wildcards):
+    """1 when the run's device is not the CPU and its agent has a network worth a GPU."""
+    if wildcards.agent in ("random", "bot"):
+        return 0
+    return 0 if run_config(wildcards).device == "cpu" else 1
+
+
+def checkpoint_path(wildcards):
+    return os.path.join(WORK, "runs", wildcards.experiment, wildcards.agent,
+                        f"seed-{wildcards.seed}", "checkpoint.pt")
+
+
+def launcher(wildcards, resources):
+    """The CLI, or torchrun over the job's GPUs for data-parallel LLM training (rank 0 writes)."""
+    gpus = int(resources.get("gpu", 0) or 0)
+    if gpus > 1 and run_config(wildcards).device != "cpu":
+        return (f"python -m torch.distributed.run --standalone --nproc_per_node={gpus} "
+                "-m glam_bench.cli")
+    return "python -m glam_bench.cli"
+
+
+def bc_source(wildcards):
+    """bc-gflan learns from the finished gflan run of its source experiment, same seed."""
+    if wildcards.agent != "bc-gflan":
+        return []
+    source = run_config(wildcards).bc.get("source_experiment", "gotolocal")
+    return [run_file(source, "gflan", wildcards.seed)]
+
+
+def results_root(wildcards):
+    return RESULTS
+
+
+def cache_root(wildcards):
+    return CACHE
+
+
+def figures_root(wildcards):
+    return FIGURES
+
+
+def run_directory(wildcards):
+    return os.path.dirname(run_file(wildcards.experiment, wildcards.agent, wildcards.seed))
+
+
+# --- report items: what each results source can draw -------------------------------------------
+
+
+def grid_available():
+    """Result groups (report ``Need``s) the preset's grid produces."""
+    available = set()
+    for name, spec in EXPERIMENTS.items():
+        for agent in spec["agents"]:
+            available.add(("train_log", name, agent, ""))
+            if agent in LLM_AGENTS:
+                available.add(("policy_log", name, agent, ""))
+        for agent in experiment_agents(spec):
+            for test in spec.get("tests", []):
+                available.add(("episodes", name, agent, test))
+    return available
+
+
+def need_key(need):
+    return (need.kind, need.experiment, need.agent, need.test)
+
+
+def drawable(items, available):
+    return [item for item in items
+            if all(need_key(n) in available for n in ITEMS.item_needs(item))]
+
+
+def fresh_item_inputs(item):
+    """The finished runs and test CSVs an item is drawn from (every seed)."""
+    files = []
+    for need in ITEMS.item_needs(item):
+        for seed in SEEDS:
+            if need.kind == "episodes":
+                files.append(test_file(need.experiment, need.agent, seed, need.test))
+            else:
+                files.append(run_file(need.experiment, need.agent, seed))
+    return sorted(set(files))
+
+
+FRESH_AVAILABLE = grid_available()
+FRESH_FIGURES = drawable(FIGURE_ITEMS, FRESH_AVAILABLE)
+FRESH_TABLES = drawable(TABLE_ITEMS, FRESH_AVAILABLE)
+
+
+def figure_files(item):
+    return [os.path.join(FIGURES, f"{item}.{suffix}") for suffix in ("png", "pdf")]
+
+
+def table_files(item):
+    return [os.path.join(FIGURES, f"{item}.{suffix}") for suffix in TABLE_SUFFIXES]
+
+
+SUMMARY_PATHS = [os.path.join(FIGURES, name) for name in SUMMARY_FILES]
+
+
+def report_outputs(figures, tables):
+    """Every file a report over these items writes into FIGURES (summaries always)."""
+    files = [f for item in figures for f in figure_files(item)]
+    files += [f for item in tables for f in table_files(item)]
+    return files + SUMMARY_PATHS
+
+
+# --- the committed cache ----------------------------------------------------------------------
+
+MANIFEST = os.path.join(CACHE, "MANIFEST.json")
+CACHE_VERIFIED = os.path.join(WORK, "cache", "verified.json")
+
+
+def read_cache():
+    """(manifest, problem): the cache's manifest, or why there is none usable."""
+    try:
+        manifest = load_manifest(CACHE)
+        cached_files(manifest)
+        return manifest, None
+    except CacheError as error:
+        return None, str(error)
+
+
+CACHE_MANIFEST, CACHE_PROBLEM = read_cache()
+if CACHE_MANIFEST is not None:
+    CACHE_PRESET = CACHE_MANIFEST["preset"]
+    CACHE_ENTRIES = cached_files(CACHE_MANIFEST)
+    CACHE_DIGEST = hashlib.sha256(json.dumps(CACHE_MANIFEST["files"], sort_keys=True)
+                                  .encode()).hexdigest()
+else:
+    CACHE_PRESET, CACHE_ENTRIES, CACHE_DIGEST = None, [], None
+
+CACHE_AVAILABLE = {(entry.kind, entry.experiment, entry.agent, entry.test)
+                   for entry in CACHE_ENTRIES
+                   if entry.kind in ("train_log", "policy_log", "episodes")}
+CACHED_FIGURES = drawable(FIGURE_ITEMS, CACHE_AVAILABLE)
+CACHED_TABLES = drawable(TABLE_ITEMS, CACHE_AVAILABLE)
+CACHE_FILES = [os.path.join(CACHE, entry.path) for entry in CACHE_ENTRIES]
+
+
+def figure_targets(item):
+    """Rule names of the cached-figure targets of an item: fig_<item>, and fig_<short> without
+    the paper-question prefix where that is unambiguous (fig_generalisation, fig_model_size)."""
+    names = [f"fig_{item}"]
+    short = re.sub(r"^(q\d+(q\d+)?|appendix|extra)_", "", item)
+    shorts = [re.sub(r"^(q\d+(q\d+)?|appendix|extra)_", "", i) for i in FIGURE_ITEMS + TABLE_ITEMS]
+    if short != item and shorts.count(short) == 1 and short not in FIGURE_ITEMS + TABLE_ITEMS:
+        names.append(f"fig_{short}")
+    return names
+
+
+def cached_item_inputs(item):
+    """The cached files an item is drawn from, all seeds."""
+    needed = {need_key(n) for n in ITEMS.item_needs(item)}
+    return [os.path.join(CACHE, e.path) for e in CACHE_ENTRIES
+            if (e.kind, e.experiment, e.agent, e.test) in needed]
+
+
+if USE_CACHE:
+    # Refuse a damaged cache before anything starts (the figures target checks it in a job).
+    if CACHE_MANIFEST is None:
+        raise WorkflowError(
+            f"use_cached_results is true but the cache is unusable: {CACHE_PROBLEM}")
+    try:
+        verify_manifest(CACHE)
+    except CacheError as error:
+        raise WorkflowError(str(error)) from None
+
+
+# --- helpers for the rules ------------------------------------------------------------------
+
+#: On failure, show the end of the job's log on the terminal (the user sees the CLI's one-line
+#: error, e.g. a missing model, without --show-failed-logs).
+SHOW_LOG_ON_FAILURE = "|| {{ echo '--- end of the job log:' >&2; tail -n 25 {log:q} >&2; exit 1; }}"
+
+
+def logged(command):
+    """A shell command whose output goes to the rule's log, shown again if it fails."""
+    return f"( {command} ) > {{log:q}} 2>&1 {SHOW_LOG_ON_FAILURE}"
+
+
+def log_file(rule_name, pattern=RUN_WILDCARDS):
+    return os.path.join(LOGS, rule_name, f"{pattern}.log")
+
+
+def benchmark_file(rule_name, pattern=RUN_WILDCARDS):
+    return os.path.join(BENCHMARKS, rule_name, f"{pattern}.tsv")
+
+
+def work_root(wildcards):
+    return WORK
+
+
+#: The software every job needs (used with --software-deployment-method conda; the usual way is
+#: the project's own virtualenv, where this file is ignored).
+SOFTWARE = "envs/glam-bench.yaml"
+
+#: Training, resuming from the run's checkpoint; a checkpoint written under a different run
+#: config (the preset changed) is moved aside first (see scripts/guard_checkpoint.sh).
+TRAIN_SHELL = logged(
+    "bash workflows/rules/scripts/guard_checkpoint.sh {params.checkpoint:q} {params.config_sha} && "
+    "{params.launcher} train --config {input.preset:q} --experiment {wildcards.experiment:q} "
+    "--agent {wildcards.agent:q} --seed {wildcards.seed} --results-dir {params.results:q} "
+    "--work-dir {params.work:q} --threads {threads} --no-progress"
+)
+
+
+#: One report item drawn into a scratch folder, its files then moved into figures_dir (other
+#: report jobs may write the shared summary CSVs at the same time; they are not this job's).
+#: Shell templates take everything from params: a rule defined in a loop must not read loop
+#: variables in its shell command, which Snakemake formats only when the job runs.
+REPORT_ITEM_SHELL = logged(
+    "python -m glam_bench.cli report --results {params.source:q} --out {params.scratch:q} "
+    "--preset {params.preset:q} --only {params.item:q} --no-progress "
+    "&& mv -f {params.made:q} {params.dest:q}"
+)
+#: Several items and the summary CSVs, straight into figures_dir.
+REPORT_ALL_SHELL = logged(
+    "python -m glam_bench.cli report --results {params.source:q} --out {params.dest:q} "
+    "--preset {params.preset:q} {params.only} --no-progress"
+)
+
+
+def scratch_files(item, names):
+    """Where a report into the item's scratch folder writes these file names."""
+    return [os.path.join(SCRATCH, item, os.path.basename(name)) for name in names]

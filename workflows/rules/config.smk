@@ -1,0 +1,45 @@
+# Loading the preset: functions used by the Snakefile before it validates the config.
+
+import json
+
+import yaml
+
+
+def plain(data):
+    """A plain dict/list copy of Snakemake's config object, fit for YAML and jsonschema."""
+    return json.loads(json.dumps(data))
+
+
+def _schema_node(schema, root):
+    while isinstance(schema, dict) and "$ref" in schema:
+        schema = root["definitions"][schema["$ref"].split("/")[-1]]
+    return schema if isinstance(schema, dict) else {}
+
+
+def typed_overrides(value, schema, root=None):
+    """``value`` with the strings of `--config key=value` read as YAML where the schema wants
+    a boolean, number, list or mapping (Snakemake keeps `true`, `[1, 2]` and nested values as
+    strings). Strings the schema wants as strings are left alone."""
+    root = schema if root is None else root
+    schema = _schema_node(schema, root)
+    if isinstance(value, str) and schema.get("type") in ("boolean", "integer", "number", "array",
+                                                          "object"):
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError:
+            return value
+        return value if isinstance(parsed, str) else typed_overrides(parsed, schema, root)
+    if isinstance(value, dict):
+        properties = schema.get("properties", {})
+        extra = schema.get("additionalProperties")
+        return {key: typed_overrides(item, properties.get(key, extra if isinstance(extra, dict)
+                                                          else {}), root)
+                for key, item in value.items()}
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [typed_overrides(item, schema["items"], root) for item in value]
+    return value
+
+
+def load_schema(path):
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
