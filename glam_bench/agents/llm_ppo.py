@@ -111,6 +111,17 @@ def build_policy(config: RunConfig, variant: str, device: torch.device) -> LLMPo
     )
 
 
+@torch.no_grad()
+def monitoring_rows(policy: LLMPolicy, prompts: list[str], candidates: list[str],
+                    device: torch.device) -> list[dict]:
+    """``policy_log.csv`` rows: each action's probability on each monitoring prompt (§G)."""
+    with autocast(device):
+        output = policy(prompts, [candidates] * len(prompts))
+    probabilities = torch.softmax(output.logits.float(), dim=-1).cpu()
+    return [{"prompt_id": j, "action": action, "probability": float(probabilities[j, k])}
+            for j in range(len(prompts)) for k, action in enumerate(candidates)]
+
+
 # --- The PPO update ----------------------------------------------------------------
 
 
@@ -282,14 +293,8 @@ class LLMPPOLearner(Learner):
             output = self.policy(self.prompts, [self.candidates] * len(self.prompts))
         return output.values.float().cpu()
 
-    @torch.no_grad()
     def _policy_rows(self) -> list[dict]:
-        with autocast(self.device):
-            output = self.policy(self.monitor_prompts, [self.candidates] * len(self.monitor_prompts))
-        probabilities = torch.softmax(output.logits.float(), dim=-1).cpu()
-        return [{"prompt_id": j, "action": action, "probability": float(probabilities[j, k])}
-                for j in range(len(self.monitor_prompts))
-                for k, action in enumerate(self.candidates)]
+        return monitoring_rows(self.policy, self.monitor_prompts, self.candidates, self.device)
 
     # --- state ---
 
@@ -351,8 +356,14 @@ def build_learner(config: RunConfig) -> LLMPPOLearner:
 def build_agent(config: RunConfig, learner_state: dict | None, vector_env: VectorEnv,
                 test_set: TestSet, seed: int) -> LLMAgent:
     """The run's policy (final weights; the pretrained model for zero-shot) as an agent."""
+    return policy_agent(config, config.agent, learner_state, vector_env, test_set, seed)
+
+
+def policy_agent(config: RunConfig, variant: str, learner_state: dict | None,
+                 vector_env: VectorEnv, test_set: TestSet, seed: int) -> LLMAgent:
+    """An :class:`LLMAgent` over ``variant``'s policy with the weights of ``learner_state``."""
     device = device_for(config.device)
-    policy = build_policy(config, config.agent, device)
+    policy = build_policy(config, variant, device)
     if learner_state is not None:
         policy.load_state_dict(learner_state["policy"])
     agent = LLMAgent(policy, vector_env.num_envs, config.nbr_obs, test_set,

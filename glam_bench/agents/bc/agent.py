@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from gymnasium.vector import VectorEnv
 
-from glam_bench.agents.llm_ppo import LLMAgent, build_policy, device_for
+from glam_bench.agents.llm_ppo import LLMAgent, policy_agent
 from glam_bench.config import RunConfig
 from glam_bench.evaluation.test_sets import TestSet
-from glam_bench.vocabulary import ACTION_SPACES
 
 POLICY_VARIANT = "gflan"
 
@@ -23,11 +22,4 @@ POLICY_VARIANT = "gflan"
 def build_agent(config: RunConfig, learner_state: dict | None, vector_env: VectorEnv,
                 test_set: TestSet, seed: int) -> LLMAgent:
     """The BC run's fine-tuned policy as an agent (the untrained model if ``learner_state`` is None)."""
-    device = device_for(config.device)
-    policy = build_policy(config, POLICY_VARIANT, device)
-    if learner_state is not None:
-        policy.load_state_dict(learner_state["policy"])
-    agent = LLMAgent(policy, vector_env.num_envs, config.nbr_obs, test_set,
-                     ACTION_SPACES[config.action_space], seed, device, config.agent)
-    agent.model = config.model
-    return agent
+    return policy_agent(config, POLICY_VARIANT, learner_state, vector_env, test_set, seed)

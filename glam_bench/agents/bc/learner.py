@@ -57,7 +57,7 @@ import torch
 from glam_bench.agents.bc.collect import DATA_FILE, load_or_collect
 from glam_bench.agents.bc.dataset import TransitionFileError
 from glam_bench.agents.bc.settings import TARGET_LENGTH, BCSettings, cosine_with_warmup
-from glam_bench.agents.llm_ppo import autocast, build_policy, device_for
+from glam_bench.agents.llm_ppo import autocast, build_policy, device_for, monitoring_rows
 from glam_bench.agents.monitoring import monitoring_prompts
 from glam_bench.config import ConfigError, RunConfig
 from glam_bench.llm.scoring import pad_right
@@ -206,13 +206,8 @@ class BCLearner(Learner):
             correct += int((chosen == actions).sum())
         return total_ce / len(steps), correct / len(steps)
 
-    @torch.no_grad()
     def _policy_rows(self) -> list[dict]:
-        with autocast(self.device):
-            output = self.policy(self.monitor_prompts, [self.candidates] * len(self.monitor_prompts))
-        probabilities = torch.softmax(output.logits.float(), dim=-1).cpu()
-        return [{"prompt_id": j, "action": action, "probability": float(probabilities[j, k])}
-                for j in range(len(self.monitor_prompts)) for k, action in enumerate(self.candidates)]
+        return monitoring_rows(self.policy, self.monitor_prompts, self.candidates, self.device)
 
     # --- state ---
 
