@@ -170,9 +170,10 @@ def load_model(
         raise ValueError("load_embedding_only=True means random init plus embeddings: pass pretrained=False")
     path = resolve_model_path(name, models_dir, need_weights=pretrained or load_embedding_only)
     config = AutoConfig.from_pretrained(path, local_files_only=True)
+    config._attn_implementation = attention_implementation(device)
     auto = AutoModelForSeq2SeqLM if config.is_encoder_decoder else AutoModelForCausalLM
     if pretrained:
-        model = auto.from_pretrained(path, local_files_only=True, dtype=dtype)
+        model = auto.from_pretrained(path, config=config, local_files_only=True, dtype=dtype)
     else:
         model = _random_model(auto, config, path, seed)
         if load_embedding_only:
@@ -180,6 +181,17 @@ def load_model(
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     model = model.to(device=device, dtype=dtype).eval()
     return LoadedModel(model, tokenizer, name, path, bool(config.is_encoder_decoder))
+
+
+def attention_implementation(device: str | torch.device) -> str:
+    """``eager`` on CPU, ``sdpa`` elsewhere.
+
+    T5's relative-position bias reaches SDPA as a dense float mask, which
+    CPU SDPA handles with its generic path: measured on tiny-t5 with 16
+    BabyAI-Text prompts of 248 tokens, the eager encoder is 1.5x faster
+    forward and backward. On CUDA, SDPA's fused kernels win.
+    """
+    return "eager" if torch.device(device).type == "cpu" else "sdpa"
 
 
 def _random_model(auto, config, path: Path, seed: int) -> torch.nn.Module:
