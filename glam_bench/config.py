@@ -139,7 +139,7 @@ def load_schema() -> dict:
 
 def validate_preset(preset: dict, source: str = "preset") -> dict:
     """Validate ``preset`` against the schema; the error names the offending key."""
-    validator = jsonschema.Draft7Validator(load_schema())
+    validator = jsonschema.Draft202012Validator(load_schema())
     errors = sorted(validator.iter_errors(preset), key=lambda e: list(e.absolute_path))
     if errors:
         error = errors[0]

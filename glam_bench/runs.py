@@ -14,6 +14,7 @@ finished run produces the outputs the pipeline declares.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -21,6 +22,7 @@ import os
 import platform
 import random
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,11 +150,27 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
         torch.save(payload, handle)
 
 
-def load_checkpoint(path: Path) -> dict[str, Any] | None:
+#: Run settings that may differ between a checkpoint and its resume: where files live, the
+#: preset's name and the device change nothing the run computes.
+RESUME_INSENSITIVE_KEYS = ("preset", "results_dir", "work_dir", "models_dir", "device")
+
+
+def changed_settings(saved: dict[str, Any] | None, current: dict[str, Any]) -> list[str]:
+    """Run-config keys whose values differ between a checkpoint's config and the current one."""
+    if saved is None:  # a checkpoint from before configs were recorded: trust it
+        return []
+    keys = (set(saved) | set(current)) - set(RESUME_INSENSITIVE_KEYS)
+    return sorted(k for k in keys if saved.get(k) != current.get(k))
+
+
+def load_checkpoint(path: Path, config: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """The checkpoint at ``path``, or None when there is none; restores global RNG states.
 
     A corrupt file raises :class:`CheckpointError` naming it: resuming from a
-    damaged state silently would poison every later number.
+    damaged state silently would poison every later number. With ``config``
+    (the run config as a dict), a checkpoint written under different settings
+    (the preset changed since) is moved to ``<path>.stale``, said on stderr,
+    and None is returned: the run starts over instead of mixing two configs.
     """
     if not path.exists():
         return None
@@ -167,6 +185,14 @@ def load_checkpoint(path: Path) -> dict[str, Any] | None:
         raise CheckpointError(
             f"checkpoint {path} has an unknown format; delete it to restart this run"
         )
+    changed = changed_settings(payload.get("config"), config) if config is not None else []
+    if changed:
+        stale = path.with_name(path.name + ".stale")
+        with contextlib.suppress(FileNotFoundError):  # another rank moved it first
+            os.replace(path, stale)
+        print(f"the run config changed since {path} was written ({', '.join(changed)}): "
+              f"moved it to {stale}; training from scratch", file=sys.stderr)
+        return None
     set_rng_state(payload["rng"])
     return payload
 

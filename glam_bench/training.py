@@ -8,7 +8,9 @@ update, resume from the last checkpoint, and ``done.json`` at the end.
 
 Order of writes per update: log rows first, checkpoint second. A run killed
 between the two resumes from the previous checkpoint and first drops the log
-rows past it, so a resumed run's log equals an uninterrupted run's.
+rows past it, so a resumed run's log equals an uninterrupted run's. A
+checkpoint records the run config; one written under other settings is moved
+aside and the run starts over (``runs.load_checkpoint``).
 """
 
 from __future__ import annotations
@@ -98,7 +100,7 @@ def train(config: RunConfig, paths: RunPaths, learner: Learner, *, progress: boo
     Only the main process (rank 0 under torch.distributed) writes files.
     """
     window = EpisodeWindow(config.num_envs)
-    checkpoint = load_checkpoint(paths.checkpoint)
+    checkpoint = load_checkpoint(paths.checkpoint, config=config.to_dict())
     if checkpoint is None:
         start, elapsed = 0, 0.0
         if is_main:
@@ -132,7 +134,8 @@ def train(config: RunConfig, paths: RunPaths, learner: Learner, *, progress: boo
                                "policy_log")
             save_checkpoint(paths.checkpoint, {"learner": learner.state_dict(),
                                                "window": window.state_dict(),
-                                               "update": update, "elapsed": elapsed})
+                                               "update": update, "elapsed": elapsed,
+                                               "config": config.to_dict()})
         bar.update(1)
         bar.set_postfix(success=f"{row['success_rate']:.2f}", fps=f"{row['fps']:.0f}")
     bar.close()

@@ -107,6 +107,26 @@ def test_log_rows_past_the_checkpoint_are_dropped_on_resume(ci_config, tmp_path)
     assert pd.read_csv(paths.train_log)["update"].tolist() == [1, 2, 3, 4]
 
 
+def test_a_checkpoint_of_other_settings_is_set_aside_and_the_run_starts_over(ci_config, tmp_path,
+                                                                              capfd):
+    paths = RunPaths.for_run(tmp_path / "r", tmp_path / "w", "mixed", "gflan", 1)
+    train(ci_config, paths, LLMPPOLearner(ci_config), progress=False, stop_after=2)
+    moved = dataclasses.replace(ci_config, work_dir="elsewhere", preset="renamed")
+    train(moved, paths, LLMPPOLearner(moved), progress=False, stop_after=3)  # folders only: resumes
+    assert "config changed" not in capfd.readouterr().err
+    assert pd.read_csv(paths.train_log)["update"].tolist() == [1, 2, 3]
+
+    changed = dataclasses.replace(ci_config, ppo=dataclasses.replace(ci_config.ppo, lr=1e-3))
+    train(changed, paths, LLMPPOLearner(changed), progress=False)
+    err = capfd.readouterr().err
+    assert "config changed" in err and "ppo" in err and str(paths.checkpoint) in err
+    assert paths.checkpoint.with_name("checkpoint.pt.stale").exists()
+    fresh, _ = _train(changed, tmp_path, "fresh")
+    restarted, from_scratch = pd.read_csv(paths.train_log), pd.read_csv(fresh.train_log)
+    columns = [c for c in restarted.columns if c not in ("fps", "duration")]
+    pd.testing.assert_frame_equal(restarted[columns], from_scratch[columns])
+
+
 def test_corrupt_checkpoint_is_named(ci_config, tmp_path):
     paths = RunPaths.for_run(tmp_path / "r", tmp_path / "w", "mixed", "gflan", 1)
     paths.checkpoint.parent.mkdir(parents=True)

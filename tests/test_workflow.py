@@ -364,6 +364,27 @@ def test_figures_target_runs_only_report_jobs_from_the_cache(clone_with_cache):
     assert dry_run("--config", "use_cached_results=true", cwd=clone) in ({}, {"all": 1})
 
 
+def test_the_committed_cache_rebuilds_the_committed_figures(tmp_path):
+    """results/ holds a full default run; from it alone, a fresh clone redraws paper_figures/."""
+    committed = REPO / "paper_figures"
+    manifest = json.loads((REPO / "results" / "MANIFEST.json").read_text(encoding="utf-8"))
+    assert manifest["preset"] == "default" and manifest["files"]
+    clone = copy_checkout(tmp_path / "glam-bench")
+    shutil.rmtree(clone / "paper_figures")
+    scramble_mtimes(clone, random.Random(11))
+    assert dry_run("figures", cwd=clone) == {"verify_cache": 1, "figures": 1}
+    snakemake("--cores", "1", "figures", cwd=clone, timeout=600)
+    rebuilt = clone / "paper_figures"
+    names = sorted(p.name for p in committed.iterdir() if p.is_file())
+    assert names and names == sorted(p.name for p in rebuilt.iterdir() if p.is_file())
+    for name in names:
+        if name.endswith((".csv", ".md", ".tex")):
+            assert (rebuilt / name).read_text(encoding="utf-8") == \
+                (committed / name).read_text(encoding="utf-8"), name
+        else:
+            assert (rebuilt / name).stat().st_size > 0, name
+
+
 def test_a_damaged_cached_file_stops_figures_before_they_are_touched(clone_with_cache):
     clone = clone_with_cache
     figure = clone / "paper_figures" / "q1_mixed_curves.png"

@@ -20,7 +20,6 @@ forward passes run under bf16 autocast (Flan-T5 overflows in fp16).
 
 from __future__ import annotations
 
-import contextlib
 import pickle
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from gymnasium.vector import VectorEnv
 from glam_bench.agents.base import Agent, to_env_actions
 from glam_bench.agents.monitoring import monitoring_prompts
 from glam_bench.config import PPOConfig, RunConfig
+from glam_bench.devices import autocast, resolve_device
 from glam_bench.envs import env_seeds, make_vector_env
 from glam_bench.evaluation.runner import EpisodeTracker
 from glam_bench.evaluation.test_sets import TestSet
@@ -42,6 +42,7 @@ from glam_bench.llm.scoring import ScoringConfig
 from glam_bench.prompts import PromptMemory, apply_substitutions
 from glam_bench.rl.gae import compute_gae
 from glam_bench.rl.ppo import ppo_losses
+from glam_bench.rl.rewards import scale_rewards
 from glam_bench.training import Learner, UpdateResult
 from glam_bench.vocabulary import ACTION_SPACES
 
@@ -80,19 +81,6 @@ class PromptBook:
 
     def reset(self, env_index: int) -> None:
         self.memories[env_index].reset()
-
-
-def device_for(name: str) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.device(name)
-
-
-def autocast(device: torch.device):
-    """bf16 autocast on CUDA, nothing on CPU (fp32)."""
-    if device.type == "cuda":
-        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
 
 
 def sample_actions(logits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -210,7 +198,7 @@ class LLMPPOLearner(Learner):
 
     def __init__(self, config: RunConfig):
         self.config = config
-        self.device = device_for(config.device)
+        self.device = resolve_device(config.device)
         self.rank, self.world_size = world()
         self.policy = build_policy(config, config.agent, self.device)
         if not self.policy.trainable:
@@ -274,7 +262,7 @@ class LLMPPOLearner(Learner):
             self.book.record(actions[t].tolist())
             observations, reward, terminated, truncated, infos = self.vector_env.step(
                 to_env_actions(actions[t].numpy()))
-            rewards[t] = torch.as_tensor(reward, dtype=torch.float32) * config.reward_scale
+            rewards[t] = torch.from_numpy(scale_rewards(reward, config.reward_scale))
             dones[t] = torch.as_tensor(np.logical_or(terminated, truncated), dtype=torch.float32)
             for episode in self.tracker.step(reward, terminated, truncated, infos):
                 self.book.reset(episode.env_index)
@@ -362,7 +350,7 @@ def build_agent(config: RunConfig, learner_state: dict | None, vector_env: Vecto
 def policy_agent(config: RunConfig, variant: str, learner_state: dict | None,
                  vector_env: VectorEnv, test_set: TestSet, seed: int) -> LLMAgent:
     """An :class:`LLMAgent` over ``variant``'s policy with the weights of ``learner_state``."""
-    device = device_for(config.device)
+    device = resolve_device(config.device)
     policy = build_policy(config, variant, device)
     if learner_state is not None:
         policy.load_state_dict(learner_state["policy"])

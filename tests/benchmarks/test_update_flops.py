@@ -35,6 +35,7 @@ from glam_bench.config import PPOConfig
 from glam_bench.envs import env_seeds, make_vector_env
 from glam_bench.llm import tiny
 from glam_bench.llm.heads import LLMPolicy
+from glam_bench.llm.loading import attention_implementation
 
 pytestmark = [pytest.mark.slow, pytest.mark.benchmark(group="update-flops")]
 
@@ -64,6 +65,7 @@ def update_setup():
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     model, tokenizer = tiny.build_model("random-flan-t5-small")
+    model.set_attn_implementation(attention_implementation("cpu"))  # as load_model does on CPU
     torch.manual_seed(0)
     policy = LLMPolicy(model, tokenizer, "gflan", n_actions=6, head_hidden=1024)
     prompts = real_prompts(N_PROMPTS)

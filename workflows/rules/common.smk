@@ -158,11 +158,6 @@ def uses_gpu(wildcards):
     return 0 if run_config(wildcards).device == "cpu" else 1
 
 
-def checkpoint_path(wildcards):
-    return os.path.join(WORK, "runs", wildcards.experiment, wildcards.agent,
-                        f"seed-{wildcards.seed}", "checkpoint.pt")
-
-
 def launcher(wildcards, resources):
     """The CLI, or torchrun over the job's GPUs for data-parallel LLM training (rank 0 writes)."""
     gpus = int(resources.get("gpu", 0) or 0)
@@ -347,10 +342,9 @@ def work_root(wildcards):
 #: the project's own virtualenv, where this file is ignored).
 SOFTWARE = "envs/glam-bench.yaml"
 
-#: Training, resuming from the run's checkpoint; a checkpoint written under a different run
-#: config (the preset changed) is moved aside first (see scripts/guard_checkpoint.sh).
+#: Training, resuming from the run's checkpoint. The CLI moves aside a checkpoint written under a
+#: different run config (the preset changed; params.config_sha makes Snakemake rerun the job).
 TRAIN_SHELL = logged(
-    "bash workflows/rules/scripts/guard_checkpoint.sh {params.checkpoint:q} {params.config_sha} && "
     "{params.launcher} train --config {input.preset:q} --experiment {wildcards.experiment:q} "
     "--agent {wildcards.agent:q} --seed {wildcards.seed} --results-dir {params.results:q} "
     "--work-dir {params.work:q} --threads {threads} --no-progress"

@@ -16,7 +16,6 @@ rule train_llm:
         done=os.path.join(RUN, "done.json"),
     params:
         config_sha=run_config_sha,
-        checkpoint=checkpoint_path,
         results=results_root,
         work=work_root,
         launcher=launcher,
@@ -43,7 +42,6 @@ rule train_baseline:
         done=os.path.join(RUN, "done.json"),
     params:
         config_sha=run_config_sha,
-        checkpoint=checkpoint_path,
         results=results_root,
         work=work_root,
         launcher="python -m glam_bench.cli",
@@ -72,7 +70,6 @@ rule train_bc:
         done=os.path.join(RUN, "done.json"),
     params:
         config_sha=run_config_sha,
-        checkpoint=checkpoint_path,
         results=results_root,
         work=work_root,
         launcher=launcher,

@@ -57,9 +57,10 @@ import torch
 from glam_bench.agents.bc.collect import DATA_FILE, load_or_collect
 from glam_bench.agents.bc.dataset import TransitionFileError
 from glam_bench.agents.bc.settings import TARGET_LENGTH, BCSettings, cosine_with_warmup
-from glam_bench.agents.llm_ppo import autocast, build_policy, device_for, monitoring_rows
+from glam_bench.agents.llm_ppo import build_policy, monitoring_rows
 from glam_bench.agents.monitoring import monitoring_prompts
 from glam_bench.config import ConfigError, RunConfig
+from glam_bench.devices import autocast, resolve_device
 from glam_bench.llm.scoring import pad_right
 from glam_bench.runs import CheckpointError, RunPaths, write_json
 from glam_bench.training import Learner, UpdateResult
@@ -79,7 +80,7 @@ class BCLearner(Learner):
     def __init__(self, config: RunConfig, progress: bool = True):
         self.config = config
         self.settings = settings = BCSettings.from_run(config)
-        self.device = device_for(config.device)
+        self.device = resolve_device(config.device)
         self.model_name = config.model
         self.candidates = list(ACTION_SPACES[config.action_space])
         # The data first: a missing source run fails before any model is loaded.

@@ -50,27 +50,16 @@ from glam_bench.agents.drrn.prompt_memory import EnvPrompts
 from glam_bench.agents.drrn.replay import ReplayMemory, Transition
 from glam_bench.agents.drrn.tokenizer import DRRNTokenizer, ensure_tokenizer
 from glam_bench.config import RunConfig
+from glam_bench.devices import resolve_device
 from glam_bench.envs import env_seeds, make_vector_env
 from glam_bench.evaluation.runner import Episode, EpisodeTracker
 from glam_bench.evaluation.test_sets import TestSet
+from glam_bench.rl.rewards import scale_rewards
 from glam_bench.training import Learner, UpdateResult
 from glam_bench.vocabulary import ACTION_SPACES
 
 #: Written on every result row of a DRRN run (the authors' model name, §G).
 MODEL_NAME = "DRRN"
-
-
-def resolve_device(name: str) -> torch.device:
-    """'auto' means CUDA when available, else CPU."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.device(name)
-
-
-def scale_rewards(rewards: np.ndarray, scale: float) -> np.ndarray:
-    """The learners' reward: ``scale`` x env reward when positive, else 0 (§A.4)."""
-    rewards = np.asarray(rewards, dtype=np.float32)
-    return np.where(rewards > 0, scale * rewards, 0.0).astype(np.float32)
 
 
 def boltzmann_entropy(q_values: Sequence[torch.Tensor], temperature: float) -> float:

@@ -48,28 +48,17 @@ from glam_bench.agents.symbolic_ppo.model import SymbolicACModel
 from glam_bench.agents.symbolic_ppo.ppo import Rollout, make_optimizer, ppo_update
 from glam_bench.agents.symbolic_ppo.vocab import PAD_ID, MissionVocab
 from glam_bench.config import RunConfig
+from glam_bench.devices import resolve_device
 from glam_bench.envs import env_seeds, make_vector_env
 from glam_bench.evaluation.runner import Episode, EpisodeTracker
 from glam_bench.evaluation.test_sets import TestSet
 from glam_bench.prompts import apply_substitutions, translate_mission_fr
+from glam_bench.rl.rewards import scale_rewards
 from glam_bench.training import Learner, UpdateResult
 from glam_bench.vocabulary import ACTION_SPACES
 
 #: Written on every result row of a Symbolic-PPO run: BabyAI's architecture name (§B.6).
 MODEL_NAME = "expert_filmcnn"
-
-
-def resolve_device(name: str) -> torch.device:
-    """'auto' means CUDA when available, else CPU."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.device(name)
-
-
-def scale_rewards(rewards: np.ndarray, scale: float) -> torch.Tensor:
-    """The learners' reward: ``scale`` x env reward when positive, else 0 (§A.4)."""
-    rewards = torch.as_tensor(np.asarray(rewards), dtype=torch.float32)
-    return torch.where(rewards > 0, scale * rewards, torch.zeros_like(rewards))
 
 
 def build_model(config: SymbolicPPOConfig, seed: int) -> SymbolicACModel:
