@@ -12,7 +12,7 @@ def plain(data):
 
 def _schema_node(schema, root):
     while isinstance(schema, dict) and "$ref" in schema:
-        schema = root["definitions"][schema["$ref"].split("/")[-1]]
+        schema = root["$defs"][schema["$ref"].split("/")[-1]]
     return schema if isinstance(schema, dict) else {}
 
 

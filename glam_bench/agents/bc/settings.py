@@ -1,7 +1,7 @@
 """Behavioural-cloning settings and their schedule arithmetic (§C "Behavioural cloning", §E.6).
 
 One frozen record, built from a run's ``bc`` block (keys declared under
-``definitions/bc`` in ``preset_schema.yaml``) over the paper's values:
+``$defs/bc`` in ``preset_schema.yaml``) over the paper's values:
 
 ==================  =====================  ==================================================
 key                 paper (§C)             meaning

@@ -6,7 +6,7 @@ loop, not by the learner, but live here so one record describes a run.
 
 A suite run builds this record with :func:`from_run_config`: the learner-level
 fields come from the preset's ``drrn`` block (keys declared under
-``definitions/drrn`` in ``preset_schema.yaml``), the loop-level ones from the
+``$defs/drrn`` in ``preset_schema.yaml``), the loop-level ones from the
 run config itself, so the shared training loop and the learner agree on them.
 In particular the paper's 4 steps per update (§B.5) is the run's
 ``frames_per_env``: presets set ``frames_per_env: 4`` for ``drrn``, which makes

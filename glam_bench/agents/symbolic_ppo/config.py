@@ -6,7 +6,7 @@ defaults; override any field with ``dataclasses.replace``. Loop-level fields
 
 A suite run builds this record with :func:`from_run_config`: the learner-level
 fields come from the preset's ``symbolic_ppo`` block (keys declared under
-``definitions/symbolic_ppo`` in ``preset_schema.yaml``), the loop-level ones
+``$defs/symbolic_ppo`` in ``preset_schema.yaml``), the loop-level ones
 from the run config (procs = num_envs, frames_per_proc = frames_per_env,
 frames = total_frames, reward_scale), and ``n_actions`` from its action space
 (§E.5), so the shared training loop and the learner agree on them.
