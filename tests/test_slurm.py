@@ -37,7 +37,7 @@ from tests.test_workflow import (  # noqa: F401  (fixtures used by name)
     snakemake,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pipeline")]
 
 SCRIPT = REPO / "workflows" / "slurm" / "local_cluster.sh"
 SYSTEM_CONF = Path("/etc/slurm/slurm.conf")

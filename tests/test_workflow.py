@@ -29,6 +29,9 @@ from glam_bench.config import BC_AGENTS, LLM_AGENTS, REFERENCE_AGENTS
 from glam_bench.report import items as report_items
 
 REPO = Path(__file__).resolve().parents[1]
+#: One xdist worker runs every pipeline test (and test_slurm.py): their session fixtures (the
+#: checkout copy, the ci preset's end-to-end run) are built once.
+pytestmark = pytest.mark.xdist_group("pipeline")
 CONFIG_DIR = REPO / "workflows" / "config"
 #: Rules that never go to a cluster (report, aggregation, cache).
 REPORT_RULE = re.compile(

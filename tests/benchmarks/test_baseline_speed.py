@@ -8,7 +8,7 @@ so machine noise hits both alike; the ratio says how much the learner costs
 beside the simulator. Torch runs on one thread: on a shared 2-core machine
 its thread pool mostly waits on itself.
 
-Run: ``pytest tests/benchmarks/test_baseline_speed.py -s -m slow --benchmark-enable``.
+Run: ``pytest -n 0 tests/benchmarks/test_baseline_speed.py -s -m slow --benchmark-enable``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Environment cost: the text step against a raw minigrid step, and vector throughput.
 
-Run: ``pytest tests/benchmarks/test_env_speed.py -s --benchmark-enable``.
+Run: ``pytest -n 0 tests/benchmarks/test_env_speed.py -s --benchmark-enable``.
 """
 
 import gymnasium

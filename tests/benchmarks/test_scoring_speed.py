@@ -10,7 +10,7 @@ rather than how each way copes with a second core that other jobs may be
 using (on a busy 2-core machine, two threads make batch-1 forwards many times
 slower and would inflate the ratio).
 
-Run: ``pytest tests/benchmarks/test_scoring_speed.py -s --benchmark-enable``
+Run: ``pytest -n 0 tests/benchmarks/test_scoring_speed.py -s --benchmark-enable``
 (a few minutes on 2 CPU cores; marked slow).
 """
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import yaml
 
 from glam_bench.cache import CacheError, cached_files, load_manifest, verify_manifest
-from glam_bench.config import BC_AGENTS, LLM_AGENTS, REFERENCE_AGENTS, ConfigError, resolve_run
+from glam_bench.config import (BC_AGENTS, LLM_AGENTS, REFERENCE_AGENTS, TRAINED_AGENTS, ConfigError,
+                               resolve_run)
 from glam_bench.evaluation.test_sets import TEST_SETS
 
 
@@ -105,7 +106,9 @@ TEST_WILDCARDS = os.path.join("{experiment}", "{agent}", "seed-{seed}", "{test}"
 # --- the grid -------------------------------------------------------------------------------
 
 #: Agents of each training rule.
-BASELINE_AGENTS = ("drrn", "symbolic-ppo")
+#: Every other trained agent (DRRN, Symbolic-PPO, and any agent a user registers in
+#: glam_bench.config.TRAINED_AGENTS) goes through train_baseline and evaluate_baseline.
+BASELINE_AGENTS = tuple(a for a in TRAINED_AGENTS if a not in LLM_AGENTS and a not in BC_AGENTS)
 LLM_EVAL_AGENTS = (*LLM_AGENTS, "zero-shot", *BC_AGENTS)
 OTHER_EVAL_AGENTS = (*BASELINE_AGENTS, "random", "bot")
 

@@ -1,0 +1,111 @@
+"""The README's "Add your own agent" recipe, followed as a newcomer would, in a copy of the checkout.
+
+A module with ``build_learner``/``build_agent`` is written, its name registered in
+the three places the README lists, added to an experiment of a preset, and the
+pipeline is run: the agent must be trained, evaluated and summarised with no
+other change to the suite.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from tests.test_workflow import CONFIG_DIR, copy_checkout, load_yaml, snakemake, write_preset
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pipeline")]
+
+MY_AGENT = '''"""A newcomer's agent: always goes forward; its "learning" only counts frames."""
+
+import math
+
+import numpy as np
+
+from glam_bench.agents.base import Agent
+from glam_bench.envs import env_seeds, make_vector_env
+from glam_bench.evaluation.runner import EpisodeTracker
+from glam_bench.training import Learner, UpdateResult
+
+GO_FORWARD = 2
+NO_LOSSES = {k: math.nan for k in ("entropy", "policy_loss", "value_loss", "loss", "grad_norm")}
+
+
+class ForwardAgent(Agent):
+    name = "my-agent"
+
+    def act(self, observations):
+        return np.full(self.num_envs, GO_FORWARD)
+
+
+class ForwardLearner(Learner):
+    def __init__(self, config):
+        self.config = config
+        self.envs = make_vector_env(config.env, config.num_envs)
+        _, infos = self.envs.reset(seed=env_seeds(config.seed, config.num_envs))
+        self.tracker = EpisodeTracker(config.num_envs, infos.get("task_kind"))
+
+    def update(self):
+        episodes = []
+        for _ in range(self.config.frames_per_env):
+            actions = np.full(self.config.num_envs, GO_FORWARD)
+            _, reward, terminated, truncated, infos = self.envs.step(actions)
+            episodes += self.tracker.step(reward, terminated, truncated, infos)
+        return UpdateResult(self.config.frames_per_update, episodes, dict(NO_LOSSES))
+
+    def state_dict(self):
+        return {}
+
+    def load_state_dict(self, state):
+        pass
+
+    def close(self):
+        self.envs.close()
+
+
+def build_learner(config):
+    return ForwardLearner(config)
+
+
+def build_agent(config, learner_state, vector_env, test_set, seed):
+    return ForwardAgent(vector_env.num_envs)
+'''
+
+
+def register(clone, name: str, module: str) -> None:
+    """Step 2 of the recipe: the name in TRAINED_AGENTS, _FAMILY_MODULES and the schema's enum."""
+    edits = {
+        "glam_bench/config.py": ('"symbolic-ppo", *BC_AGENTS)', f'"symbolic-ppo", *BC_AGENTS, "{name}")'),
+        "glam_bench/agents/families.py": ('    "bc-gflan": "glam_bench.agents.bc",\n',
+                                          f'    "bc-gflan": "glam_bench.agents.bc",\n    "{name}": "{module}",\n'),
+        "glam_bench/preset_schema.yaml": ("bc-bot, bc-gflan]}", f"bc-bot, bc-gflan, {name}]}}"),
+    }
+    for relative, (old, new) in edits.items():
+        path = clone / relative
+        text = path.read_text(encoding="utf-8")
+        assert text.count(old) == 1, f"the README's registration point moved in {relative}"
+        path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def test_the_add_your_own_agent_recipe_trains_evaluates_and_summarises_it(tmp_path):
+    clone = copy_checkout(tmp_path / "glam-bench")
+    (clone / "glam_bench" / "agents" / "my_agent.py").write_text(MY_AGENT, encoding="utf-8")
+    register(clone, "my-agent", "glam_bench.agents.my_agent")
+
+    preset = load_yaml(CONFIG_DIR / "ci.yaml")
+    preset["experiments"] = {"gotolocal": {"env": "BabyAI-Text-GoToLocal-v0", "agents": ["my-agent"],
+                                           "reference_agents": ["random"], "tests": ["no_change"]}}
+    preset["evaluation"]["episodes"] = 8
+    root = tmp_path / "out"
+    preset.update(work_dir=str(root / "work"), results_dir=str(root / "work" / "results"),
+                  figures_dir=str(root / "figures"))
+    snakemake("--cores", "2", "--configfile", str(write_preset(tmp_path / "mine.yaml", preset)),
+              cwd=clone, timeout=600)
+
+    run = root / "work" / "results" / "runs" / "gotolocal" / "my-agent" / "seed-1"
+    assert json.loads((run / "done.json").read_text())["updates"] > 0
+    assert len(pd.read_csv(run / "train_log.csv")) == json.loads((run / "done.json").read_text())["updates"]
+    assert len(pd.read_csv(run / "tests" / "no_change.csv")) == 8
+    summary = pd.read_csv(root / "figures" / "summary_tests.csv")
+    assert {"my-agent", "random"} <= set(summary["agent"])
