@@ -15,7 +15,7 @@ import pytest
 
 from tests.test_workflow import CONFIG_DIR, copy_checkout, load_yaml, snakemake, write_preset
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pipeline")]
+pytestmark = pytest.mark.slow
 
 MY_AGENT = '''"""A newcomer's agent: always goes forward; its "learning" only counts frames."""
 

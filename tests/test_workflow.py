@@ -29,9 +29,6 @@ from glam_bench.config import BC_AGENTS, LLM_AGENTS, REFERENCE_AGENTS
 from glam_bench.report import items as report_items
 
 REPO = Path(__file__).resolve().parents[1]
-#: One xdist worker runs every pipeline test (and test_slurm.py): their session fixtures (the
-#: checkout copy, the ci preset's end-to-end run) are built once.
-pytestmark = pytest.mark.xdist_group("pipeline")
 CONFIG_DIR = REPO / "workflows" / "config"
 #: Rules that never go to a cluster (report, aggregation, cache).
 REPORT_RULE = re.compile(
@@ -495,7 +492,7 @@ def models_dir(tmp_path_factory):
 def ci_local_run(tmp_path_factory, models_dir, checkout):
     """The ci preset run locally once per session: {"root", "results", "figures", "seconds"}.
 
-    Shared with tests/test_slurm.py (module-level memo: a fixture imported into another
+    Shared with tests/slurm_cluster.py (module-level memo: a fixture imported into another
     module gets a second definition)."""
     if not _CI_RUN:
         root = tmp_path_factory.mktemp("ci-local")
@@ -563,3 +560,11 @@ def test_cache_refresh_target_then_figures_from_it(ci_local_run, tmp_path):
     snakemake("--cores", "1", "figures", *common, cwd=here)
     for png in ci_local_run["figures"].glob("*.png"):
         assert (tmp_path / "figures" / png.name).exists(), png.name
+
+
+# The real-SLURM test lives in slurm_cluster.py and is collected here, so that it runs on the
+# same xdist worker as the local ci run it is compared with (built once, not once per file).
+from tests.slurm_cluster import (  # noqa: E402,F401
+    slurm_cluster,
+    test_ci_preset_through_the_slurm_profile_matches_a_local_run,
+)

@@ -10,6 +10,9 @@ those of the same preset run locally (timing columns aside).
 
 Needs root and apt-get (CI has both); skipped otherwise, or when this machine already has a
 SLURM configuration of its own.
+
+The test is collected through tests/test_workflow.py, which imports it: the suite runs one
+test file per xdist worker, and the local ci run it compares against is built once per worker.
 """
 
 from __future__ import annotations
@@ -36,8 +39,6 @@ from tests.test_workflow import (  # noqa: F401  (fixtures used by name)
     result_tables,
     snakemake,
 )
-
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pipeline")]
 
 SCRIPT = REPO / "workflows" / "slurm" / "local_cluster.sh"
 SYSTEM_CONF = Path("/etc/slurm/slurm.conf")
@@ -93,6 +94,7 @@ def show_job(jobid: str, env: dict) -> dict[str, str]:
     return fields
 
 
+@pytest.mark.slow
 def test_ci_preset_through_the_slurm_profile_matches_a_local_run(slurm_cluster, ci_local_run,
                                                                 tmp_path):
     env, state = slurm_cluster
