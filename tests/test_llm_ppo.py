@@ -31,6 +31,7 @@ from glam_bench.prompts import build_prompt
 from glam_bench.runs import CheckpointError, RunPaths
 from glam_bench.training import train
 from glam_bench.vocabulary import ACTION_SPACES, ACTIONS
+from tests.llm_fixtures import one_torch_thread  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,15 +39,6 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def models_dir(tmp_path_factory):
     return str(tmp_path_factory.mktemp("models"))
-
-
-@pytest.fixture
-def one_torch_thread():
-    """Two threads on a 2-core machine shared with other jobs only thrash."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
