@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 from collections.abc import Sequence
 
@@ -203,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "no_progress", False):
+        # Hugging Face's weight-loading bars too; read when transformers is first imported
+        os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
     try:
         return args.handler(args)
     except (ValueError, FileNotFoundError, GlamBenchError) as error:

@@ -1,11 +1,14 @@
 """Suite-wide settings."""
 
-import os
-
 import torch
 
 
 def pytest_configure(config):
-    """One torch thread per xdist worker: two workers on two cores, each with two threads, thrash."""
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        torch.set_num_threads(1)
+    """One torch thread for the whole suite.
+
+    Its models are tiny: on a 2-core machine torch's second OpenMP thread mostly
+    waits on the first and makes small matmuls up to ~100x slower, and under
+    xdist each worker already has a core. Benchmarks that time a thread count
+    set it themselves.
+    """
+    torch.set_num_threads(1)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 
 from glam_bench.llm import tiny
 from glam_bench.llm.loading import LoadedModel, load_model
@@ -38,12 +37,3 @@ def tiny_t5(tiny_models_dir: Path) -> LoadedModel:
 def tiny_gpt2(tiny_models_dir: Path) -> LoadedModel:
     return load_model("tiny-gpt2", models_dir=tiny_models_dir)
 
-
-@pytest.fixture
-def one_torch_thread():
-    """Run tiny models on one thread: on a busy 2-core machine torch's second
-    OpenMP thread makes their small matmuls up to ~100x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)

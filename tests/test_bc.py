@@ -27,7 +27,7 @@ from glam_bench.evaluation.test_sets import get_test_set
 from glam_bench.runs import RunPaths, save_checkpoint, seed_everything, write_json
 from glam_bench.training import train, write_run_json
 from glam_bench.vocabulary import ACTIONS
-from tests.llm_fixtures import one_torch_thread, tiny_models_dir  # noqa: F401
+from tests.llm_fixtures import tiny_models_dir  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESETS = ROOT / "workflows" / "config"
@@ -152,7 +152,7 @@ def _train(config, stop_after=None):
 
 
 def test_killed_and_resumed_run_equals_uninterrupted_run(ci_preset, tmp_path, tiny_models_dir,
-                                                          one_torch_thread, monkeypatch):
+                                                          monkeypatch):
     options = {"shuffle": True, "epochs": 2}
     full = bc_config(ci_preset, tmp_path / "full", tiny_models_dir, **options)
     resumed = bc_config(ci_preset, tmp_path / "resumed", tiny_models_dir, **options)
@@ -214,7 +214,7 @@ def test_corrupt_stored_transitions_are_named(ci_preset, tmp_path, tiny_models_d
         BCLearner(config, progress=False)
 
 
-def test_bc_gflan_clones_the_source_run(ci_preset, tmp_path, tiny_models_dir, one_torch_thread):
+def test_bc_gflan_clones_the_source_run(ci_preset, tmp_path, tiny_models_dir):
     config = bc_config(ci_preset, tmp_path, tiny_models_dir, agent="bc-gflan")
     source_config = dataclasses.replace(resolve_run(ci_preset, "gotolocal", "gflan", 1),
                                         models_dir=str(tiny_models_dir))
@@ -236,7 +236,7 @@ def test_bc_gflan_clones_the_source_run(ci_preset, tmp_path, tiny_models_dir, on
 
 
 @pytest.mark.slow
-def test_cloned_bot_beats_random_on_held_out_seeds(tmp_path, tiny_models_dir, one_torch_thread):
+def test_cloned_bot_beats_random_on_held_out_seeds(tmp_path, tiny_models_dir):
     """BC from the bot on GoToRedBall with tiny-t5 (random init, nothing pretrained): success
     with sampled actions on 100 test-seed episodes against the random agent on the same seeds.
 

@@ -9,9 +9,8 @@ from glam_bench import vocabulary as V
 from glam_bench.llm.corpus import random_prompts
 from glam_bench.llm.heads import VARIANTS, LLMPolicy, action_head, value_head
 from glam_bench.llm.scoring import PADDING_SCORE, CandidateScorer, ScoringConfig
-from tests.llm_fixtures import one_torch_thread, tiny_models_dir, tiny_t5  # noqa: F401  (fixtures)
+from tests.llm_fixtures import tiny_models_dir, tiny_t5  # noqa: F401  (fixtures)
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 PROMPTS = random_prompts(4, seed=11)
 CANDIDATES = [list(V.ACTIONS)] * 4

@@ -12,9 +12,8 @@ import torch
 from glam_bench.llm import tiny
 from glam_bench.llm.corpus import corpus_sentences
 from glam_bench.llm.loading import ModelNotAvailableError, fetch_command, load_model
-from tests.llm_fixtures import one_torch_thread, tiny_gpt2, tiny_models_dir, tiny_t5  # noqa: F401  (fixtures)
+from tests.llm_fixtures import tiny_gpt2, tiny_models_dir, tiny_t5  # noqa: F401  (fixtures)
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

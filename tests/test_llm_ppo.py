@@ -31,7 +31,6 @@ from glam_bench.prompts import build_prompt
 from glam_bench.runs import CheckpointError, RunPaths
 from glam_bench.training import train
 from glam_bench.vocabulary import ACTION_SPACES, ACTIONS
-from tests.llm_fixtures import one_torch_thread  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -240,6 +239,21 @@ def test_llm_agent_honours_the_test_set(test, expected_candidate, text):
         assert not any(w in words.split() for w in ("red", "key", "ball", "box"))
 
 
+def test_llm_agent_scores_only_the_envs_whose_episodes_still_count():
+    """2 episodes on 3 envs: env 2 is never scored, envs 0 and 1 only until their episode ends."""
+    vec = make_vector_env("BabyAI-Text-GoToLocal-v0", 3)
+    recorder = _RecordingPolicy()
+    agent = LLMAgent(recorder, 3, 3, get_test_set("no_change"), ACTIONS, seed=0,
+                     device=torch.device("cpu"), name="gflan")
+    episodes = run_episodes(vec, agent, 2, env_seeds(1, 3, "test"), progress=False)
+    vec.close()
+    scored_rows = [len(prompts) for prompts, _ in recorder.calls]
+    lengths = sorted(episode.length for episode in episodes)
+    assert scored_rows[0] == 2 and set(scored_rows) <= {1, 2}
+    assert sum(scored_rows) == sum(lengths) and len(scored_rows) == lengths[-1]
+    assert agent.counted_envs is None
+
+
 def test_zero_shot_is_never_trained(ci_config):
     with pytest.raises(ValueError, match="never trained"):
         LLMPPOLearner(dataclasses.replace(ci_config, agent="zero-shot"))
@@ -259,7 +273,7 @@ EASY_LEVEL_UPDATES = 30
 
 
 @pytest.mark.slow
-def test_gflan_beats_random_on_an_easy_level(models_dir, one_torch_thread):
+def test_gflan_beats_random_on_an_easy_level(models_dir):
     """Acceptance (issue 3): success clearly above the random agent's within a few minutes."""
     num_envs, frames_per_env = 16, 32
     config = RunConfig(

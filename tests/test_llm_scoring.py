@@ -18,9 +18,8 @@ from glam_bench.llm.scoring import (
     _probability_ratios,
     padding_counts,
 )
-from tests.llm_fixtures import one_torch_thread, tiny_gpt2, tiny_models_dir, tiny_t5  # noqa: F401  (fixtures)
+from tests.llm_fixtures import tiny_gpt2, tiny_models_dir, tiny_t5  # noqa: F401  (fixtures)
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def mixed_batch():

@@ -20,14 +20,6 @@ from glam_bench.training import train
 from tests.test_drrn_training import TIMING_COLUMNS, assert_same_state, success_rate
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """One thread: on a shared 2-core machine torch's thread pool mostly waits on itself."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def tiny_config(**changes) -> RunConfig:
     """3 envs x 8 frames per update, recurrence 4 (2 sequences per env, 3 per minibatch),

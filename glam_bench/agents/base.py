@@ -31,6 +31,11 @@ class Agent(ABC):
     name: str = "agent"
     #: Model the agent's decisions come from (result files say which).
     model: str = "none"
+    #: Which envs' coming steps still count (bool per env), set by the episode runner before
+    #: each ``act``; None means all. An agent whose per-env work is costly (an LLM scoring a
+    #: prompt) may skip the others and return any valid action there: the runner discards
+    #: what those envs do once their episode quota is filled.
+    counted_envs: np.ndarray | None = None
 
     def __init__(self, num_envs: int):
         self.num_envs = num_envs

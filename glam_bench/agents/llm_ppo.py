@@ -326,12 +326,17 @@ class LLMAgent(Agent):
 
     @torch.no_grad()
     def act(self, observations: Mapping[str, Any]) -> np.ndarray:
+        """Score and sample for the envs that still count; the others turn left (index 0)."""
         prompts = self.book.observe(observations)
-        with autocast(self.device):
-            output = self.policy(prompts, [self.candidates] * len(prompts))
-        actions = sample_actions(output.logits, self.generator)
+        rows = np.arange(len(prompts)) if self.counted_envs is None else np.flatnonzero(
+            self.counted_envs)
+        actions = np.zeros(len(prompts), dtype=np.int64)
+        if rows.size:
+            with autocast(self.device):
+                output = self.policy([prompts[i] for i in rows], [self.candidates] * rows.size)
+            actions[rows] = sample_actions(output.logits, self.generator).numpy()
         self.book.record(actions.tolist())
-        return to_env_actions(actions.numpy())
+        return to_env_actions(actions)
 
     def reset(self, env_index: int) -> None:
         self.book.reset(env_index)

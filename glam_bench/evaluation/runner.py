@@ -82,6 +82,8 @@ def run_episodes(
     one for the first ``num_episodes % n`` envs); episodes beyond an env's quota
     are discarded. This keeps the result independent of timing and free of
     the bias towards short episodes that "stop at the first N finished" has.
+    Envs whose quota is filled keep stepping with the others; ``agent.counted_envs``
+    tells the agent which envs still count, so it may skip the work for the rest.
     ``on_step(observations, actions)`` sees every step and ``on_episode(episode)``
     every counted episode as it ends (``glam-bench play`` narrates with them).
     Returned episodes are ordered by env, then by episode within the env.
@@ -95,7 +97,9 @@ def run_episodes(
         agent.reset(i)
     bar = tqdm(total=num_episodes, desc=f"{agent.name} episodes", disable=not progress,
                leave=False)
-    while any(len(done) < q for done, q in zip(done_per_env, quota)):
+    counted = np.array([len(done) < q for done, q in zip(done_per_env, quota)])
+    while counted.any():
+        agent.counted_envs = counted
         actions = agent.act(observations)
         if on_step is not None:
             on_step(observations, actions)
@@ -107,5 +111,8 @@ def run_episodes(
                 bar.update(1)
                 if on_episode is not None:
                     on_episode(episode)
+            counted[episode.env_index] = len(done_per_env[episode.env_index]) < quota[
+                episode.env_index]
+    agent.counted_envs = None
     bar.close()
     return [episode for done in done_per_env for episode in done]

@@ -18,7 +18,6 @@ import time
 
 import numpy as np
 import pytest
-import torch
 
 from glam_bench.agents.drrn.trainer import build_learner as build_drrn
 from glam_bench.agents.symbolic_ppo.trainer import build_learner as build_symbolic_ppo
@@ -30,13 +29,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.benchmark(group="baselines")]
 ENV = "BabyAI-Text-MixedTrainLocal-v0"
 NUM_ENVS = 32
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def paper_config(agent: str, frames_per_env: int, models_dir: str = "work/models") -> RunConfig:
