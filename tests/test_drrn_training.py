@@ -57,6 +57,32 @@ def success_rate(episodes) -> float:
     return float(np.mean([e.success for e in episodes]))
 
 
+#: Test-seed episodes of the learning tests, for the trained agent and for random.
+TEST_EPISODES = 256
+
+
+def trained_and_random_success(config: RunConfig, build_learner,
+                               build_agent) -> tuple[float, float]:
+    """Train ``config`` for its updates (train()'s loop, without the per-update checkpoints),
+    then return the success of its agent and of the random agent on the same test seeds."""
+    learner = build_learner(config)
+    for _ in range(config.num_updates):
+        learner.update()
+    state = learner.state_dict()
+    learner.close()
+    seeds = env_seeds(1, 32, "test")
+    vector_env = make_vector_env(config.env, 32)
+    try:
+        agent = build_agent(config, state, vector_env, get_test_set("no_change"), seed=1)
+        trained = success_rate(run_episodes(vector_env, agent, TEST_EPISODES, seeds, progress=False))
+        random_agent = RandomAgent(32, 6, seed=1)
+        rand = success_rate(run_episodes(vector_env, random_agent, TEST_EPISODES, seeds,
+                                         progress=False))
+    finally:
+        vector_env.close()
+    return trained, rand
+
+
 def assert_same_state(a, b) -> None:
     """Nested dicts/lists of tensors, arrays and plain values are equal, NaN-free exactly."""
     if isinstance(a, dict):
@@ -233,7 +259,8 @@ def test_substitutions_rewrite_the_prompt_the_drrn_reads(models_dir, trained_sta
 # --- learning -------------------------------------------------------------------------
 
 #: The easy configuration of the learning test (measured: 3 minutes on 2 shared cores;
-#: 300 updates give 0.746 success against random's 0.359, 200 updates only 0.414). GoToRedBall: the mission never changes (§A.5). One observation in the prompt
+#: 300 updates give 0.746 success against random's 0.359, 200 updates only 0.414).
+#: GoToRedBall: the mission never changes (§A.5). One observation in the prompt
 #: (short prompts: cheaper GRU passes), 16 envs x 4 steps per update, 4 gradient steps
 #: of batch 64 per update, lr 3e-3, embedding and hidden size 64. Rewards are not scaled
 #: (reward_scale 1 instead of 20) and the Boltzmann temperature is 0.05 instead of 1:
@@ -252,21 +279,7 @@ def test_drrn_beats_random_on_gotoredball(models_dir):
         drrn={"lr": 3e-3, "batch_size": 64, "gradient_steps_per_update": 4, "embedding_dim": 64,
               "hidden_dim": 64, "temperature": 0.05},
     )
-    learner = build_learner(config)
-    for _ in range(config.num_updates):  # the loop of train(), without its per-update checkpoints
-        learner.update()
-    state = learner.state_dict()
-    learner.close()
-
-    episodes, seeds = 256, env_seeds(1, 32, "test")
-    vector_env = make_vector_env(config.env, 32)
-    try:
-        agent = build_agent(config, state, vector_env, get_test_set("no_change"), seed=1)
-        trained = success_rate(run_episodes(vector_env, agent, episodes, seeds, progress=False))
-        random_agent = RandomAgent(32, 6, seed=1)
-        rand = success_rate(run_episodes(vector_env, random_agent, episodes, seeds, progress=False))
-    finally:
-        vector_env.close()
+    trained, rand = trained_and_random_success(config, build_learner, build_agent)
     print(f"\nDRRN on GoToRedBall after {config.total_frames} frames: success {trained:.3f}, "
-          f"random {rand:.3f} ({episodes} test episodes each)")
+          f"random {rand:.3f} ({TEST_EPISODES} test episodes each)")
     assert trained >= rand + 0.10

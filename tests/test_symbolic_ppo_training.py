@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 import torch
 
-from glam_bench.agents import RandomAgent
 from glam_bench.agents.symbolic_ppo.trainer import SymbolicPPOAgent, build_agent, build_learner
 from glam_bench.config import ConfigError, RunConfig
 from glam_bench.envs import env_seeds, make_vector_env
@@ -17,7 +16,12 @@ from glam_bench.evaluation.runner import run_episodes
 from glam_bench.evaluation.test_sets import get_test_set
 from glam_bench.runs import CheckpointError, RunPaths
 from glam_bench.training import train
-from tests.test_drrn_training import TIMING_COLUMNS, assert_same_state, success_rate
+from tests.test_drrn_training import (
+    TEST_EPISODES,
+    TIMING_COLUMNS,
+    assert_same_state,
+    trained_and_random_success,
+)
 
 
 
@@ -184,21 +188,7 @@ def test_symbolic_ppo_beats_random_on_gotoredball():
         preset="test", num_envs=16, frames_per_env=40, total_frames=16 * 40 * LEARNING_UPDATES,
         device="cpu", symbolic_ppo={"lr": 1e-3},
     )
-    learner = build_learner(config)
-    for _ in range(config.num_updates):  # the loop of train(), without its per-update checkpoints
-        learner.update()
-    state = learner.state_dict()
-    learner.close()
-
-    episodes, seeds = 256, env_seeds(1, 32, "test")
-    vector_env = make_vector_env(config.env, 32)
-    try:
-        agent = build_agent(config, state, vector_env, get_test_set("no_change"), seed=1)
-        trained = success_rate(run_episodes(vector_env, agent, episodes, seeds, progress=False))
-        random_agent = RandomAgent(32, 6, seed=1)
-        rand = success_rate(run_episodes(vector_env, random_agent, episodes, seeds, progress=False))
-    finally:
-        vector_env.close()
+    trained, rand = trained_and_random_success(config, build_learner, build_agent)
     print(f"\nSymbolic-PPO on GoToRedBall after {config.total_frames} frames: success {trained:.3f}, "
-          f"random {rand:.3f} ({episodes} test episodes each)")
+          f"random {rand:.3f} ({TEST_EPISODES} test episodes each)")
     assert trained >= rand + 0.15
