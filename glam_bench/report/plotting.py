@@ -60,11 +60,6 @@ def new_figure(width: float, height: float, footer: list[str]) -> tuple[Figure, 
     return figure, body
 
 
-def _span(values: pd.Series) -> str:
-    low, high = int(values.min()), int(values.max())
-    return f"{low}" if low == high else f"{low}–{high}"
-
-
 def _identity_text(rows: pd.DataFrame) -> str:
     presets = ", ".join(sorted(rows["preset"].astype(str).unique()))
     models = ", ".join(sorted(rows["model"].astype(str).unique()))
@@ -81,8 +76,8 @@ def episodes_footer(rows: pd.DataFrame, statistic: str = BARS_STATISTIC) -> str:
     seeds = rows.groupby(["experiment", "agent", "test"])["seed"].nunique()
     episodes = rows.groupby(["experiment", "agent", "test", "seed"]).size()
     note = " (1 seed: no interval shown)" if seeds.min() == 1 else ""
-    return (f"Ours: {_identity_text(rows)} · {_span(seeds)} seeds per agent and test{note} · "
-            f"{_span(episodes)} test episodes per seed · {statistic}")
+    return (f"Ours: {_identity_text(rows)} · {stats.count_range(seeds)} seeds per agent and test{note} · "
+            f"{stats.count_range(episodes)} test episodes per seed · {statistic}")
 
 
 def policy_footer(rows: pd.DataFrame) -> str:
@@ -100,8 +95,8 @@ def runs_footer(rows: pd.DataFrame, limit: int | None) -> str:
     updates = rows.groupby(["experiment", "agent", "seed"]).size()
     cut = f", frames ≤ {format_frames(limit)}" if limit else ""
     note = " (1 seed: no band/interval)" if seeds.min() == 1 else ""
-    return (f"Ours: {_identity_text(rows)} · {_span(seeds)} seeds per curve{note} · "
-            f"{_span(updates)} updates per run{cut} · curves: rolling mean over "
+    return (f"Ours: {_identity_text(rows)} · {stats.count_range(seeds)} seeds per curve{note} · "
+            f"{stats.count_range(updates)} updates per run{cut} · curves: rolling mean over "
             f"{stats.CURVE_WINDOW} updates, mean ± 1 sd across seeds (§G)")
 
 
@@ -198,13 +193,17 @@ def percent(change: float) -> str:
 
 
 def save_figure(figure: Figure, out_dir: Path, name: str) -> list[Path]:
-    """Write ``name``.png and ``name``.pdf atomically; returns both paths."""
+    """Write ``name``.png and ``name``.pdf atomically; returns both paths.
+
+    The PDF carries no creation date, so the same results give the same bytes.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for fmt in ("png", "pdf"):
         path = out_dir / f"{name}.{fmt}"
+        metadata = {"CreationDate": None} if fmt == "pdf" else None
         with atomic_open(path, "wb") as handle:
-            figure.savefig(handle, format=fmt, dpi=PNG_DPI)
+            figure.savefig(handle, format=fmt, dpi=PNG_DPI, metadata=metadata)
         paths.append(path)
         # The layout solved for the PNG holds for the PDF too (same inches and
         # points); freezing it saves re-solving, a large share of render time.

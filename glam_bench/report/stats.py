@@ -231,6 +231,12 @@ def task_kind_rates(episodes: pd.DataFrame) -> pd.DataFrame:
     ).reset_index()
 
 
+def count_range(values: Sequence[float] | np.ndarray | pd.Series) -> str:
+    """Seeds, episodes or updates of the runs behind a figure: "20", or "10–20" if they differ."""
+    low, high = int(np.min(values)), int(np.max(values))
+    return f"{low}" if low == high else f"{low}–{high}"
+
+
 def relative_change(value: float, reference: float) -> float:
     """(value − reference) / reference, as the figure's % labels (§E.3); NaN if reference is 0."""
     if reference == 0 or math.isnan(reference) or math.isnan(value):

@@ -56,8 +56,9 @@ def _table_row(data: ReportData, experiment: str, test: str, agent: str) -> dict
     paper_v2 = v2["value"] if v2 is not None else math.nan
     return {
         "experiment": experiment, "test": test, "agent": agent,
-        **{k: ours[k] for k in ("n_seeds", "episodes_min", "mean", "ci99_low", "ci99_high",
-                                "ci99_half_width", "iqm", "iqm_low", "iqm_high", "note")},
+        **{k: ours[k] for k in ("n_seeds", "episodes_min", "episodes_max", "mean", "ci99_low",
+                                "ci99_high", "ci99_half_width", "iqm", "iqm_low", "iqm_high",
+                                "note")},
         "paper_v2": paper_v2,
         "paper_v2_relation": v2["relation"] if v2 is not None else "",
         "paper_v2_ci_low": v2["ci_low"] if v2 is not None else math.nan,
@@ -133,9 +134,9 @@ def to_latex(table: pd.DataFrame, caption: str) -> str:
 
 def _caption(data: ReportData, table: pd.DataFrame) -> str:
     presets = ", ".join(sorted(data.episodes["preset"].astype(str).unique()))
-    return (f"Generalisation tests (preset {presets}; {int(table['n_seeds'].min())}–"
-            f"{int(table['n_seeds'].max())} seeds, {int(table['episodes_min'].min())}+ episodes "
-            "per seed). Ours: mean over seeds ± 2.576 sd/sqrt(n) (99% CI, D.1) and IQM with a "
+    episodes = pd.concat([table["episodes_min"], table["episodes_max"]])
+    return (f"Generalisation tests (preset {presets}; {stats.count_range(table['n_seeds'])} seeds, "
+            f"{stats.count_range(episodes)} episodes per seed). Ours: mean over seeds ± 2.576 sd/sqrt(n) (99% CI, D.1) and IQM with a "
             "stratified-bootstrap 99% CI. Paper values measured on the published figure "
             "(FIG-v2 / FIG-v1), ±0.005.")
 
