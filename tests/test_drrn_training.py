@@ -25,7 +25,6 @@ from glam_bench.vocabulary import SYNONYM_ACTION_SETS
 TIMING_COLUMNS = ["fps", "duration"]
 
 
-
 @pytest.fixture(scope="module")
 def models_dir(tmp_path_factory):
     path = tmp_path_factory.mktemp("models")

@@ -24,7 +24,6 @@ from tests.test_drrn_training import (
 )
 
 
-
 def tiny_config(**changes) -> RunConfig:
     """3 envs x 8 frames per update, recurrence 4 (2 sequences per env, 3 per minibatch),
     6 updates (seed 1: episodes end in updates 1 and 4)."""

@@ -76,8 +76,8 @@ def episodes_footer(rows: pd.DataFrame, statistic: str = BARS_STATISTIC) -> str:
     seeds = rows.groupby(["experiment", "agent", "test"])["seed"].nunique()
     episodes = rows.groupby(["experiment", "agent", "test", "seed"]).size()
     note = " (1 seed: no interval shown)" if seeds.min() == 1 else ""
-    return (f"Ours: {_identity_text(rows)} · {stats.count_range(seeds)} seeds per agent and test{note} · "
-            f"{stats.count_range(episodes)} test episodes per seed · {statistic}")
+    return (f"Ours: {_identity_text(rows)} · {stats.count_range(seeds)} seeds per agent and "
+            f"test{note} · {stats.count_range(episodes)} test episodes per seed · {statistic}")
 
 
 def policy_footer(rows: pd.DataFrame) -> str:

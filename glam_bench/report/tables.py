@@ -135,10 +135,10 @@ def to_latex(table: pd.DataFrame, caption: str) -> str:
 def _caption(data: ReportData, table: pd.DataFrame) -> str:
     presets = ", ".join(sorted(data.episodes["preset"].astype(str).unique()))
     episodes = pd.concat([table["episodes_min"], table["episodes_max"]])
-    return (f"Generalisation tests (preset {presets}; {stats.count_range(table['n_seeds'])} seeds, "
-            f"{stats.count_range(episodes)} episodes per seed). Ours: mean over seeds ± 2.576 sd/sqrt(n) (99% CI, D.1) and IQM with a "
-            "stratified-bootstrap 99% CI. Paper values measured on the published figure "
-            "(FIG-v2 / FIG-v1), ±0.005.")
+    return (f"Generalisation tests (preset {presets}; {stats.count_range(table['n_seeds'])} "
+            f"seeds, {stats.count_range(episodes)} episodes per seed). Ours: mean over seeds "
+            "± 2.576 sd/sqrt(n) (99% CI, D.1) and IQM with a stratified-bootstrap 99% CI. "
+            "Paper values measured on the published figure (FIG-v2 / FIG-v1), ±0.005.")
 
 
 def write_generalisation_tables(data: ReportData, out_dir: Path) -> list[Path]:

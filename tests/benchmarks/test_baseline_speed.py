@@ -30,7 +30,6 @@ ENV = "BabyAI-Text-MixedTrainLocal-v0"
 NUM_ENVS = 32
 
 
-
 def paper_config(agent: str, frames_per_env: int, models_dir: str = "work/models") -> RunConfig:
     """The paper's settings with 32 envs (§B.5, §B.6) on the Mixed level."""
     return RunConfig(experiment="speed", agent=agent, seed=1, env=ENV, preset="benchmark",
