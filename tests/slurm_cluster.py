@@ -11,8 +11,9 @@ those of the same preset run locally (timing columns aside).
 Needs root and apt-get (CI has both); skipped otherwise, or when this machine already has a
 SLURM configuration of its own.
 
-The test is collected through tests/test_workflow.py, which imports it: the suite runs one
-test file per xdist worker, and the local ci run it compares against is built once per worker.
+The test is collected through tests/test_workflow.py, which imports it: under xdist
+(`pytest -n 2 --dist loadfile`) each test file goes to one worker, so the local ci run it
+compares against is built once, on the worker that also runs the other pipeline tests.
 """
 
 from __future__ import annotations

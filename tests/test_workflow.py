@@ -562,8 +562,9 @@ def test_cache_refresh_target_then_figures_from_it(ci_local_run, tmp_path):
         assert (tmp_path / "figures" / png.name).exists(), png.name
 
 
-# The real-SLURM test lives in slurm_cluster.py and is collected here, so that it runs on the
-# same xdist worker as the local ci run it is compared with (built once, not once per file).
+# The real-SLURM test lives in slurm_cluster.py and is collected here, so that under xdist
+# (`pytest -n 2 --dist loadfile`) it runs on the worker that builds the local ci run it is
+# compared with (built once, not once per file).
 from tests.slurm_cluster import (  # noqa: E402,F401
     slurm_cluster,
     test_ci_preset_through_the_slurm_profile_matches_a_local_run,
