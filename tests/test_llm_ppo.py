@@ -87,6 +87,21 @@ def test_killed_and_resumed_run_equals_uninterrupted_run(ci_config, tmp_path):
     assert resumed.done.exists()
 
 
+@pytest.mark.parametrize("agent", ["aflan", "npae", "npa", "npe"])
+def test_every_llm_agent_resumes_exactly(agent, ci_config, tmp_path):
+    """The other LLM agents (§B.4): two updates, killed after the first, equal the full run."""
+    # The ci preset trains only gflan and npae; the variant follows the agent name (heads.py).
+    config = dataclasses.replace(ci_config, agent=agent, total_frames=32)
+    full, learner_a = _train(config, tmp_path, "full")
+    resumed, learner_b = _train(config, tmp_path, "resumed", stop_after=1)
+    a, b = pd.read_csv(full.train_log), pd.read_csv(resumed.train_log)
+    columns = [c for c in a.columns if c not in ("fps", "duration")]
+    assert len(a) == config.num_updates == 2 and (a["agent"] == agent).all()
+    pd.testing.assert_frame_equal(a[columns], b[columns])
+    for key, value in learner_a.policy.state_dict().items():
+        assert torch.equal(value, learner_b.policy.state_dict()[key]), key
+
+
 def test_log_rows_past_the_checkpoint_are_dropped_on_resume(ci_config, tmp_path):
     paths, _ = _train(ci_config, tmp_path, "extra", stop_after=2)
     log = paths.train_log.read_text()
