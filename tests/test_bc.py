@@ -232,6 +232,35 @@ def test_bc_gflan_clones_the_source_run(ci_preset, tmp_path, tiny_models_dir):
     assert len(pd.read_csv(run_paths(config).train_log)) == 1
 
 
+def finished_gflan_source(preset, config, models_dir) -> None:
+    """A finished gotolocal gflan run (untrained tiny-t5 weights) for bc-gflan to clone."""
+    source_config = dataclasses.replace(resolve_run(preset, "gotolocal", "gflan", 1),
+                                        models_dir=str(models_dir))
+    source = RunPaths.for_run(config.results_dir, config.work_dir, "gotolocal", "gflan", 1)
+    policy = build_policy(source_config, "gflan", torch.device("cpu"))
+    write_run_json(source_config, source, source_config.model)
+    save_checkpoint(source.checkpoint, {"learner": {"policy": policy.state_dict()}, "update": 2})
+    write_json(source.done, {"updates": 2})
+
+
+def test_bc_gflan_killed_and_resumed_equals_uninterrupted(ci_preset, tmp_path, tiny_models_dir):
+    full = bc_config(ci_preset, tmp_path / "full", tiny_models_dir, agent="bc-gflan",
+                     shuffle=True)
+    resumed = bc_config(ci_preset, tmp_path / "resumed", tiny_models_dir, agent="bc-gflan",
+                        shuffle=True)
+    for config in (full, resumed):
+        finished_gflan_source(ci_preset, config, tiny_models_dir)
+    learner_a = _train(full)
+    _train(resumed, stop_after=2)
+    learner_b = _train(resumed)
+    a, b = pd.read_csv(run_paths(full).train_log), pd.read_csv(run_paths(resumed).train_log)
+    columns = [c for c in a.columns if c not in ("fps", "duration")]
+    assert len(a) == full.num_updates == 4 and (a["agent"] == "bc-gflan").all()
+    pd.testing.assert_frame_equal(a[columns], b[columns])
+    for key, value in learner_a.policy.state_dict().items():
+        assert torch.equal(value, learner_b.policy.state_dict()[key]), key
+
+
 # --- learning --------------------------------------------------------------------------------
 
 
