@@ -120,7 +120,12 @@ def test_paper_schedule(tmp_path):
     assert (settings.transitions, settings.batch_size, settings.lr, settings.adam_eps) == \
         (400_000, 64, 5e-4, 1e-8)
     assert settings.total_steps == 6250 and settings.warmup_steps == pytest.approx(62.5)
-    assert settings.steps_per_update == 250 and settings.eval_transitions == 576
+    # Evaluation every 250 steps (§C). The held-out set is 9 evaluation batches: the authors'
+    # loop broke after step 8 (their max_eval_steps), i.e. 9 x 64 = 576 transitions; a
+    # smaller batch keeps 9 batches.
+    assert settings.steps_per_update == 250 and settings.eval_transitions == 9 * 64
+    small = BCSettings.from_run(dataclasses.replace(config, bc={**config.bc, "batch_size": 8}))
+    assert small.eval_transitions == 9 * 8
     assert config.num_updates == 25 and config.frames_per_update == 16_000
     assert not settings.mask_pad_labels and not settings.shuffle
     schedule = cosine_with_warmup(6250, 62.5)
