@@ -1,4 +1,6 @@
-"""Ratios of two timings taken in the same run, interleaved so machine noise hits both alike."""
+"""Ratios of two timings taken in the same run, on equal terms: both warmed up the same way,
+then interleaved rounds (alternating which goes first) so machine noise hits both alike, and
+the median round of each kept."""
 
 from __future__ import annotations
 
@@ -18,11 +20,18 @@ def interleaved_ratio(candidate: Callable[[], object], baseline: Callable[[], ob
                       calls: int, rounds: int = 7) -> tuple[float, float, float]:
     """Median-over-rounds seconds per call of both, and candidate / baseline.
 
-    Each round times ``calls`` calls of the baseline, then of the candidate.
+    Each is called once untimed first (same warm-up); round k times ``calls`` calls of each,
+    the baseline first in even rounds and the candidate first in odd ones.
     """
+    baseline()
+    candidate()
     cand, base = [], []
-    for _ in range(rounds):
-        base.append(per_call_seconds(baseline, calls))
-        cand.append(per_call_seconds(candidate, calls))
+    for k in range(rounds):
+        if k % 2 == 0:
+            base.append(per_call_seconds(baseline, calls))
+            cand.append(per_call_seconds(candidate, calls))
+        else:
+            cand.append(per_call_seconds(candidate, calls))
+            base.append(per_call_seconds(baseline, calls))
     c, b = statistics.median(cand), statistics.median(base)
     return c, b, c / b
