@@ -35,3 +35,20 @@ def interleaved_ratio(candidate: Callable[[], object], baseline: Callable[[], ob
             base.append(per_call_seconds(baseline, calls))
     c, b = statistics.median(cand), statistics.median(base)
     return c, b, c / b
+
+
+def interleaved_medians(ways: dict[str, Callable[[], object]], rounds: int = 3,
+                        warm_up: dict[str, Callable[[], object]] | None = None) -> dict[str, float]:
+    """Median seconds of one call of each way, over ``rounds`` interleaved rounds.
+
+    Every way is first called once untimed (``warm_up[name]`` if given, e.g. the same work on
+    a smaller input); round k starts with way k mod n, so none always runs first.
+    """
+    for name, fn in ways.items():
+        (warm_up or ways)[name]()
+    names = list(ways)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for k in range(rounds):
+        for name in names[k % len(names):] + names[:k % len(names)]:
+            times[name].append(per_call_seconds(ways[name], 1))
+    return {name: statistics.median(t) for name, t in times.items()}
