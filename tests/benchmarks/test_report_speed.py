@@ -37,7 +37,7 @@ def test_build_report_on_a_paper_sized_result_set(tmp_path):
         for path in files:
             pd.read_csv(path)
 
-    report_s, read_s, ratio = interleaved_ratio(report, read_every_csv, calls=1, rounds=3)
+    report_s, read_s, ratio = interleaved_ratio(report, read_every_csv, calls=1, rounds=2)
     print(f"\nreport on {len(files)} paper-sized result files: {report_s:.1f} s; "
           f"pandas.read_csv of them all {read_s:.2f} s; ratio {ratio:.1f} (limit {RATIO_LIMIT})")
     assert not summaries[-1].skipped

@@ -39,9 +39,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.benchmark(group="scoring")]
 N_ENVS = 32  # prompts scored per acting step (§C: 32 envs)
 UPDATE_MINIBATCH = 8  # prompts per PPO minibatch here (the paper: 16 per LLM server, §C)
 ROUNDS = 3
-#: Limits, a margin below what was measured (see each test's comment).
-ACTING_OVER_PAIRS, ACTING_OVER_LAMOREL = 4.0, 1.5
-UPDATE_OVER_PAIRS, UPDATE_OVER_LAMOREL = 3.0, 1.2
+#: Limits. Over one pair at a time: the previous benchmark's 4x / 3x. Over lamorel's scheme:
+#: 1.0, i.e. never slower than what the authors ran; the measured speed-up is printed and
+#: recorded in extra_info (raise the limit to a margin below it once measured on CI).
+ACTING_OVER_PAIRS, ACTING_OVER_LAMOREL = 4.0, 1.0
+UPDATE_OVER_PAIRS, UPDATE_OVER_LAMOREL = 3.0, 1.0
 
 
 @pytest.fixture(scope="module")
