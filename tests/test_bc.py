@@ -120,7 +120,12 @@ def test_paper_schedule(tmp_path):
     assert (settings.transitions, settings.batch_size, settings.lr, settings.adam_eps) == \
         (400_000, 64, 5e-4, 1e-8)
     assert settings.total_steps == 6250 and settings.warmup_steps == pytest.approx(62.5)
-    assert settings.steps_per_update == 250 and settings.eval_transitions == 576
+    # Evaluation every 250 steps (§C). The held-out set is 9 evaluation batches: the authors'
+    # loop broke after step 8 (their max_eval_steps), i.e. 9 x 64 = 576 transitions; a
+    # smaller batch keeps 9 batches.
+    assert settings.steps_per_update == 250 and settings.eval_transitions == 9 * 64
+    small = BCSettings.from_run(dataclasses.replace(config, bc={**config.bc, "batch_size": 8}))
+    assert small.eval_transitions == 9 * 8
     assert config.num_updates == 25 and config.frames_per_update == 16_000
     assert not settings.mask_pad_labels and not settings.shuffle
     schedule = cosine_with_warmup(6250, 62.5)
@@ -230,6 +235,35 @@ def test_bc_gflan_clones_the_source_run(ci_preset, tmp_path, tiny_models_dir):
     assert len(learner.train_steps) == 32
     train(config, run_paths(config), learner, progress=False, stop_after=1)
     assert len(pd.read_csv(run_paths(config).train_log)) == 1
+
+
+def finished_gflan_source(preset, config, models_dir) -> None:
+    """A finished gotolocal gflan run (untrained tiny-t5 weights) for bc-gflan to clone."""
+    source_config = dataclasses.replace(resolve_run(preset, "gotolocal", "gflan", 1),
+                                        models_dir=str(models_dir))
+    source = RunPaths.for_run(config.results_dir, config.work_dir, "gotolocal", "gflan", 1)
+    policy = build_policy(source_config, "gflan", torch.device("cpu"))
+    write_run_json(source_config, source, source_config.model)
+    save_checkpoint(source.checkpoint, {"learner": {"policy": policy.state_dict()}, "update": 2})
+    write_json(source.done, {"updates": 2})
+
+
+def test_bc_gflan_killed_and_resumed_equals_uninterrupted(ci_preset, tmp_path, tiny_models_dir):
+    full = bc_config(ci_preset, tmp_path / "full", tiny_models_dir, agent="bc-gflan",
+                     shuffle=True)
+    resumed = bc_config(ci_preset, tmp_path / "resumed", tiny_models_dir, agent="bc-gflan",
+                        shuffle=True)
+    for config in (full, resumed):
+        finished_gflan_source(ci_preset, config, tiny_models_dir)
+    learner_a = _train(full)
+    _train(resumed, stop_after=2)
+    learner_b = _train(resumed)
+    a, b = pd.read_csv(run_paths(full).train_log), pd.read_csv(run_paths(resumed).train_log)
+    columns = [c for c in a.columns if c not in ("fps", "duration")]
+    assert len(a) == full.num_updates == 4 and (a["agent"] == "bc-gflan").all()
+    pd.testing.assert_frame_equal(a[columns], b[columns])
+    for key, value in learner_a.policy.state_dict().items():
+        assert torch.equal(value, learner_b.policy.state_dict()[key]), key
 
 
 # --- learning --------------------------------------------------------------------------------

@@ -255,3 +255,36 @@ def test_random_agent_success_rate_on_mixed_is_near_the_paper_baseline():
     rate = np.mean([e.success for e in episodes])
     print(f"random success on MixedTrainLocal: {rate:.3f} (paper: about 0.15)")
     assert 0.05 <= rate <= 0.30
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_the_step_that_ends_an_episode_returns_the_next_episodes_first_observation(mode):
+    """Same-step autoreset (§A.4, the authors' ParallelEnv): the observation returned with
+    ``terminated`` is already the next episode's first; the finished one's last observation is
+    in ``info["final_obs"]``. Gymnasium's default next-step reset returns the last one."""
+    seed = env_seeds(3, 1, "train")[0]
+    vec = make_vector_env("BabyAI-Text-GoToLocal-v0", 1, vectorization=mode)
+    bot = BotAgent(vec)
+    observations, _ = vec.reset(seed=[seed])
+    actions = []
+    for _ in range(64):
+        action = bot.act(observations)
+        actions.append(int(action[0]))
+        observations, reward, terminated, truncated, infos = vec.step(action)
+        if terminated[0] or truncated[0]:
+            break
+    vec.close()
+    assert terminated[0] and reward[0] > 0
+    # The same episode replayed on a single env, then the env's own reset (no seed), which is
+    # what the next episode is in both autoreset modes.
+    single = make_env("BabyAI-Text-GoToLocal-v0")
+    single.reset(seed=seed)
+    for action in actions:
+        last, single_reward, single_terminated, _, _ = single.step(action)
+    assert single_terminated and single_reward == pytest.approx(reward[0])
+    first_of_next, _ = single.reset()
+    assert observations["mission"][0] == first_of_next["mission"]
+    assert tuple(observations["descriptions"][0]) == tuple(first_of_next["descriptions"])
+    assert infos["final_obs"][0]["descriptions"] == last["descriptions"]
+    assert (observations["mission"][0], tuple(observations["descriptions"][0])) != (
+        last["mission"], tuple(last["descriptions"]))

@@ -323,6 +323,38 @@ def test_malformed_value_raises_naming_file_and_line(results_copy, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def _empty(text: str) -> str:
+    return ""
+
+
+def _drop_header_column(text: str) -> str:
+    """The 'success_rate' column removed from the header and every row."""
+    rows = [line.split(",") for line in text.splitlines()]
+    index = rows[0].index("success_rate")
+    return "".join(",".join(r[:index] + r[index + 1:]) + "\n" for r in rows)
+
+
+def _short_row_mid_file(text: str) -> str:
+    lines = text.splitlines(keepends=True)
+    lines[3] = ",".join(lines[3].split(",")[:-2]) + "\n"  # line 4 loses two fields
+    return "".join(lines)
+
+
+@pytest.mark.parametrize("damage, message", [
+    (_empty, "result file is empty"),
+    (_drop_header_column, r"line 1: header lacks train_log columns \['success_rate'\]"),
+    (_short_row_mid_file, r"line 4: expected \d+ fields, found \d+"),
+])
+def test_damaged_train_log_is_refused_in_one_line_naming_the_file(results_copy, tmp_path,
+                                                                   damage, message):
+    victim = results_copy / "gotolocal" / "drrn" / "seed_2" / "train_log.csv"
+    victim.write_text(damage(victim.read_text(encoding="utf-8")), encoding="utf-8")
+    with pytest.raises(ResultFileError, match=message) as error:
+        build_report(results_copy, tmp_path / "out", progress=False, log=quiet)
+    assert str(victim) in str(error.value) and "\n" not in str(error.value)
+    assert not (tmp_path / "out").exists()
+
+
 def test_repeated_run_raises_naming_both_files(results_copy, tmp_path):
     source = results_copy / "obs-1" / "gflan" / "seed_1"
     shutil.copytree(source, results_copy / "elsewhere" / "copy_of_obs1")

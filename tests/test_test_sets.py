@@ -99,3 +99,118 @@ def test_every_test_set_builds_a_prompt_on_its_level(name):
 def test_unknown_test_set_lists_the_valid_ones():
     with pytest.raises(UnknownTestSetError, match="invented_words"):
         get_test_set("invented")
+
+
+# --- Every test set, exactly as the reference types it (§D.2–§D.4). -----------------
+# The tables below are typed from shared/reference/glam_reference.md, not read from
+# glam_bench.vocabulary: a test set whose dictionary, level, language or scored names drift
+# from the reference fails here. Dictionaries are lists of (old, new) pairs because their
+# order matters (§D.4: French 'gris' is applied after 'rouge' ... and rewrites "grise").
+
+CANONICAL = ["turn left", "turn right", "go forward", "pick up", "drop", "toggle"]
+FRENCH_ACTIONS = ["tourner à gauche", "tourner à droite", "aller tout droit", "attraper",
+                  "lâcher", "basculer"]
+SYNONYMS_1 = ["rotate left", "rotate right", "move ahead", "take", "release", "switch"]
+SYNONYMS_2 = ["shift left", "shift right", "go ahead", "take", "release", "turn"]
+
+EN_OTHER_NOUNS = [("key", "chair"), ("ball", "table"), ("box", "car")]
+EN_ADJ_SYNONYMS = [("red", "vermilion"), ("green", "jade"), ("blue", "cyan"),
+                   ("purple", "violet"), ("yellow", "golden"), ("grey", "silver")]
+EN_INVENTED_NOUNS = [("key", "dax"), ("ball", "xolo"), ("box", "afze")]
+EN_INVENTED_ADJS = [("red", "faze"), ("green", "jatu"), ("blue", "croh"), ("purple", "vurst"),
+                    ("yellow", "gakul"), ("grey", "sil")]
+EN_SPEAKER = [("Goal of the agent", "I would like the agent to")]
+EN_AGENT = [("Goal of the agent", "You have to")]
+FR_OTHER_NOUNS = [("clef", "chaise"), ("balle", "table"), ("boîte", "voiture")]
+FR_ADJ_SYNONYMS = [("rouge", "vermilion"), ("verte", "jade"), ("bleue", "cyan"),
+                   ("violette", "mauve"), ("jaune", "dorée"), ("gris", "argent")]
+FR_INVENTED_NOUNS = [("clef", "dax"), ("balle", "xolo"), ("boîte", "afze")]
+FR_INVENTED_ADJS = [("rouge", "faze"), ("verte", "jatu"), ("bleue", "croh"),
+                    ("violette", "vurst"), ("jaune", "gakul"), ("grise", "sil")]
+FR_SPEAKER = [("But de l'agent", "Je veux que l'agent fasse")]
+FR_AGENT = [("But de l'agent", "Tu dois faire")]
+
+FRENCH = "BabyAI-Text-GoToFrench-v0"
+#: name -> (dictionaries in order, level (None: the training level), language, scored names)
+EXPECTED = {
+    "no_change": ([], None, "en", CANONICAL),
+    "other_nouns": ([EN_OTHER_NOUNS], None, "en", CANONICAL),
+    "adj_synonyms": ([EN_ADJ_SYNONYMS], None, "en", CANONICAL),
+    "invented_nouns": ([EN_INVENTED_NOUNS], None, "en", CANONICAL),
+    "invented_adjectives": ([EN_INVENTED_ADJS], None, "en", CANONICAL),
+    "invented_words": ([EN_INVENTED_NOUNS, EN_INVENTED_ADJS], None, "en", CANONICAL),
+    "first_person_speaker": ([EN_SPEAKER], None, "en", CANONICAL),
+    "first_person_agent": ([EN_AGENT], None, "en", CANONICAL),
+    "synonym_actions": ([], None, "en", SYNONYMS_1),
+    "synonym_actions_2": ([], None, "en", SYNONYMS_2),
+    "new_composition": ([], "BabyAI-Text-PickUpSeqPickUpLocal-v0", "en", CANONICAL),
+    "held_out_pairs": ([], "BabyAI-Text-MixedTestLocal-v0", "en", CANONICAL),
+    "english_gotolocal": ([], "BabyAI-Text-GoToLocal-v0", "en", CANONICAL),
+    "french": ([], FRENCH, "fr", FRENCH_ACTIONS),
+    "french_other_nouns": ([FR_OTHER_NOUNS], FRENCH, "fr", FRENCH_ACTIONS),
+    "french_adj_synonyms": ([FR_ADJ_SYNONYMS], FRENCH, "fr", FRENCH_ACTIONS),
+    "french_invented_nouns": ([FR_INVENTED_NOUNS], FRENCH, "fr", FRENCH_ACTIONS),
+    "french_invented_adjectives": ([FR_INVENTED_ADJS], FRENCH, "fr", FRENCH_ACTIONS),
+    "french_invented_words": ([FR_INVENTED_NOUNS, FR_INVENTED_ADJS], FRENCH, "fr",
+                              FRENCH_ACTIONS),
+    "french_first_person_speaker": ([FR_SPEAKER], FRENCH, "fr", FRENCH_ACTIONS),
+    "french_first_person_agent": ([FR_AGENT], FRENCH, "fr", FRENCH_ACTIONS),
+}
+TRAINING_LEVEL = "BabyAI-Text-MixedTrainLocal-v0"
+
+
+def test_every_registered_test_set_is_in_the_table():
+    assert sorted(TEST_SETS) == sorted(EXPECTED)
+
+
+def scored_candidates(test_set) -> list[str]:
+    """The names an LLM agent scores in ``test_set`` after training on the canonical six."""
+    from glam_bench.agents.llm_ppo import LLMAgent
+
+    agent = LLMAgent(policy=None, num_envs=1, nbr_obs=3, test_set=test_set,
+                     training_actions=ACTIONS, seed=0, device=None, name="probe")
+    return agent.candidates
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_test_set_dictionaries_level_language_and_scored_names(name):
+    dictionaries, level, language, candidates = EXPECTED[name]
+    test_set = get_test_set(name)
+    assert [list(d.items()) for d in test_set.substitutions] == dictionaries
+    assert test_set.env_for(TRAINING_LEVEL) == (level or TRAINING_LEVEL)
+    assert test_set.language == language
+    assert scored_candidates(test_set) == candidates
+
+
+def hand_rewrite(prompt: str, dictionaries: list[list[tuple[str, str]]]) -> str:
+    """§D.1 by hand: successive str.replace over everything after the action header."""
+    text = body(prompt)
+    for dictionary in dictionaries:
+        for old, new in dictionary:
+            text = text.replace(old, new)
+    return header(prompt) + "\n" + text
+
+
+SEEDS = range(12)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, e in EXPECTED.items() if e[0]))
+def test_the_agent_reads_the_hand_rewritten_prompt(name):
+    """The prompt an agent reads equals the untouched prompt rewritten with the table above,
+    and every key of the table occurs in the untouched prompts (so each pair is exercised)."""
+    dictionaries, level, _, _ = EXPECTED[name]
+    untouched_set = "french" if level == FRENCH else "no_change"
+    seen = ""
+    for seed in SEEDS:
+        untouched = real_prompt(untouched_set, seed=seed)
+        assert real_prompt(name, seed=seed) == hand_rewrite(untouched, dictionaries)
+        seen += body(untouched)
+    assert [old for d in dictionaries for old, _ in d if old not in seen] == []
+
+
+@pytest.mark.parametrize("name", sorted(n for n, e in EXPECTED.items() if e[3] != CANONICAL))
+def test_scored_names_are_the_prompt_header(name):
+    names = EXPECTED[name][3]
+    intro = ("Actions possibles pour l'agent:" if EXPECTED[name][2] == "fr"
+             else "Possible action of the agent:")
+    assert header(real_prompt(name)) == intro + "".join(f" {n}," for n in names)[:-1] + " "

@@ -57,37 +57,61 @@ def env_alone(frames_per_env: int):
     return envs, rollout
 
 
-def test_drrn_training_fps(benchmark, tmp_path):
+def loop_against_env_alone(learner, frames_per_env: int, rounds: int):
+    """Median seconds of ``learner.update()`` and of the env stepping alone (same frames),
+    after one untimed call of each, in interleaved rounds."""
+    envs, rollout = env_alone(frames_per_env)
+    try:
+        timed_update(learner)  # warm-up (DRRN: fills the replay past one batch, so every
+        rollout()              # timed update learns)
+        learner_s, env_s = [], []
+        for k in range(rounds):
+            if k % 2:
+                learner_s.append(timed_update(learner)[0])
+                env_s.append(rollout())
+            else:
+                env_s.append(rollout())
+                learner_s.append(timed_update(learner)[0])
+    finally:
+        envs.close()
+    return statistics.median(learner_s), statistics.median(env_s)
+
+
+#: Measured once on the shared, heavily loaded 2-core machine (one torch thread, load
+#: average ~10): DRRN loop / env alone 30.5, Symbolic-PPO 19.8. The limits leave room for
+#: noise, not for a 2x regression of either loop.
+DRRN_LIMIT, SYMBOLIC_PPO_LIMIT = 50, 35
+
+
+def test_drrn_training_fps_against_env_alone(benchmark, tmp_path):
     learner = build_drrn(paper_config("drrn", frames_per_env=4, models_dir=str(tmp_path)))
     try:
-        timed_update(learner)  # fills the replay past one batch: every timed update learns
-        seconds, frames = zip(*[timed_update(learner) for _ in range(4)])
+        learner_s, env_s = loop_against_env_alone(learner, 4, rounds=5)
+        benchmark.pedantic(learner.update, rounds=1, iterations=1)
     finally:
         learner.close()
-    fps = sum(frames) / sum(seconds)
-    benchmark.extra_info.update(drrn_fps=fps, frames_per_update=frames[0])
-    print(f"\nDRRN training loop, 32 envs x 4 steps + 1 gradient step (batch 64): {fps:.0f} frames/s")
-    benchmark.pedantic(lambda: None, rounds=1)
-    assert fps > 5
+    frames = 4 * NUM_ENVS
+    fps, env_fps = frames / learner_s, frames / env_s
+    ratio = env_fps / fps
+    benchmark.extra_info.update(drrn_fps=fps, env_alone_fps=env_fps, ratio=ratio)
+    print(f"\nDRRN training loop, 32 envs x 4 steps + 1 gradient step (batch 64): {fps:.0f} "
+          f"frames/s; env stepping alone {env_fps:.0f} frames/s; loop / env-alone time ratio "
+          f"{ratio:.1f} (limit {DRRN_LIMIT})")
+    assert ratio <= DRRN_LIMIT
 
 
 def test_symbolic_ppo_training_fps_against_env_alone(benchmark):
     learner = build_symbolic_ppo(paper_config("symbolic-ppo", frames_per_env=40))
-    envs, rollout = env_alone(40)
     try:
-        timed_update(learner)  # warm-up
-        learner_s, env_s = [], []
-        for _ in range(3):
-            env_s.append(rollout())
-            learner_s.append(timed_update(learner)[0])
+        learner_s, env_s = loop_against_env_alone(learner, 40, rounds=3)
+        benchmark.pedantic(learner.update, rounds=1, iterations=1)
     finally:
         learner.close()
-        envs.close()
     frames = 40 * NUM_ENVS
-    fps, env_fps = frames / statistics.median(learner_s), frames / statistics.median(env_s)
+    fps, env_fps = frames / learner_s, frames / env_s
     ratio = env_fps / fps
     benchmark.extra_info.update(symbolic_ppo_fps=fps, env_alone_fps=env_fps, ratio=ratio)
     print(f"\nSymbolic-PPO training loop, 32 envs x 40 frames + 4 PPO epochs: {fps:.0f} frames/s; "
-          f"env stepping alone {env_fps:.0f} frames/s; loop / env-alone time ratio {ratio:.1f} (limit 50)")
-    benchmark.pedantic(lambda: None, rounds=1)
-    assert ratio <= 50
+          f"env stepping alone {env_fps:.0f} frames/s; loop / env-alone time ratio {ratio:.1f} "
+          f"(limit {SYMBOLIC_PPO_LIMIT})")
+    assert ratio <= SYMBOLIC_PPO_LIMIT

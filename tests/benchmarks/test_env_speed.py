@@ -10,7 +10,7 @@ import pytest
 
 from glam_bench.agents import BotAgent
 from glam_bench.envs import env_seeds, make_env, make_vector_env
-from tests.benchmarks.timing import interleaved_ratio, per_call_seconds
+from tests.benchmarks.timing import interleaved_ratio
 
 pytestmark = pytest.mark.benchmark(group="env")
 
@@ -38,7 +38,8 @@ def test_text_step_costs_at_most_1_5x_a_raw_minigrid_step(benchmark):
     assert ratio <= 1.5
 
 
-def vector_steps_per_second(num_envs: int, mode: str, steps: int) -> float:
+def bot_stepper(num_envs: int, mode: str):
+    """A vector env of ``num_envs`` with the bot acting; returns (one-step function, env)."""
     vec = make_vector_env("BabyAI-Text-MixedTrainLocal-v0", num_envs, vectorization=mode)
     bot = BotAgent(vec)
     observations, _ = vec.reset(seed=env_seeds(1, num_envs))
@@ -46,19 +47,34 @@ def vector_steps_per_second(num_envs: int, mode: str, steps: int) -> float:
     def step():
         nonlocal observations
         observations, *_ = vec.step(bot.act(observations))
-    step()  # warm-up (subprocess start for async)
-    seconds = per_call_seconds(step, steps)
-    vec.close()
-    return num_envs / seconds
+    return step, vec
+
+
+#: A 32-env sync step may cost at most this many times 32 single-env steps (per env-step).
+#: Measured once on the shared, loaded 2-core machine: 1.09 (single env 124 steps/s, 32 sync
+#: 114 per env, 32 async 255).
+SYNC_OVERHEAD_LIMIT = 1.3
 
 
 def test_vector_throughput_with_the_bot(benchmark):
-    single = vector_steps_per_second(1, "sync", 400)
-    sync = vector_steps_per_second(32, "sync", 40)
-    asynchronous = vector_steps_per_second(32, "async", 40)
-    benchmark.extra_info.update(single_env_sps=single, sync32_sps=sync, async32_sps=asynchronous)
-    print(f"\nenv steps/s with the bot acting (MixedTrainLocal): single env {single:.0f}, "
-          f"32 sync {sync:.0f}, 32 async {asynchronous:.0f}")
-    benchmark.pedantic(lambda: None, rounds=1)
-    # Batching 32 envs in one process must not cost more than half the single-env rate.
-    assert sync >= 0.5 * single
+    single, single_env = bot_stepper(1, "sync")
+    sync, sync_env = bot_stepper(32, "sync")
+    asynchronous, async_env = bot_stepper(32, "async")
+    try:
+        # Per call: sync does 32 env steps, single 1; same warm-up, interleaved rounds.
+        sync_s, single_s, _ = interleaved_ratio(sync, single, calls=5, rounds=5)
+        async_s, _, _ = interleaved_ratio(asynchronous, single, calls=5, rounds=3)
+        benchmark.pedantic(sync, rounds=1, iterations=1)
+    finally:
+        for env in (single_env, sync_env, async_env):
+            env.close()
+    overhead = (sync_s / 32) / single_s
+    sps = {"single_env_sps": 1 / single_s, "sync32_sps": 32 / sync_s, "async32_sps": 32 / async_s}
+    benchmark.extra_info.update(sps, sync_overhead_per_env_step=overhead)
+    print(f"\nenv steps/s with the bot acting (MixedTrainLocal): single env "
+          f"{sps['single_env_sps']:.0f}, 32 sync {sps['sync32_sps']:.0f}, 32 async "
+          f"{sps['async32_sps']:.0f}; sync cost per env-step / single {overhead:.2f} "
+          f"(limit {SYNC_OVERHEAD_LIMIT})")
+    # Stepping 32 envs in one process must cost about what 32 separate steps cost: batching
+    # adds only the vector env's bookkeeping (the bot acts per env in both).
+    assert overhead <= SYNC_OVERHEAD_LIMIT
