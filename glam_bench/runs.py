@@ -21,7 +21,9 @@ the run is found from any working directory.
 from __future__ import annotations
 
 import contextlib
+import csv
 import importlib.metadata
+import io
 import json
 import os
 import platform
@@ -259,7 +261,19 @@ class LogError(GlamBenchError, RuntimeError):
     """A run log that is damaged and cannot be restored; names the file and the fix."""
 
 
-def restore_logs(logs: dict[Path, str], checkpoint: Path) -> dict[Path, str]:
+def _only_rows_after(text: str, extra: str, last_update: int) -> bool:
+    """Whether ``extra`` (what follows ``text`` in a log) is whole rows of later updates only."""
+    if not text or not extra.endswith("\n"):
+        return False
+    header = next(csv.reader([text.splitlines()[0]]))
+    try:
+        updates = [int(row[header.index("update")]) for row in csv.reader(io.StringIO(extra))]
+    except (ValueError, IndexError):
+        return False
+    return all(update > last_update for update in updates)
+
+
+def restore_logs(logs: dict[Path, str], last_update: int, checkpoint: Path) -> dict[Path, str]:
     """Make every log equal to the text its checkpoint carries; return that text by path.
 
     A run killed between its log write and its checkpoint write left rows the
@@ -271,7 +285,8 @@ def restore_logs(logs: dict[Path, str], checkpoint: Path) -> dict[Path, str]:
         current = path.read_text(encoding="utf-8") if path.exists() else ""
         if current == text:
             continue
-        if not current.startswith(text) or not current.endswith("\n"):
+        if not (current.startswith(text)
+                and _only_rows_after(text, current[len(text):], last_update)):
             print(f"{path} did not match the checkpoint {checkpoint} (damaged or deleted): "
                   "restored it from the rows the checkpoint carries", file=sys.stderr)
         if text:

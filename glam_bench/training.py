@@ -123,7 +123,8 @@ def _resume_logs(checkpoint: dict, paths: RunPaths) -> dict[str, str]:
     files = {"train_log": paths.train_log, "policy_log": paths.policy_log}
     carried = checkpoint.get("logs")
     if carried is not None:
-        restore_logs({files[kind]: carried[kind] for kind in files}, paths.checkpoint)
+        restore_logs({files[kind]: carried[kind] for kind in files}, checkpoint["update"],
+                     paths.checkpoint)
         return dict(carried)
     return {kind: checked_log(path, kind, checkpoint["update"], paths.checkpoint)
             for kind, path in files.items()}

@@ -19,6 +19,7 @@ from glam_bench.cache import CacheError, cached_files, load_manifest, verify_man
 from glam_bench.config import (BC_AGENTS, LLM_AGENTS, REFERENCE_AGENTS, TRAINED_AGENTS, ConfigError,
                                resolve_run)
 from glam_bench.evaluation.test_sets import TEST_SETS
+from glam_bench.preset_checks import check_device, check_preset, run_devices
 
 
 def _load_report_items():
