@@ -49,6 +49,7 @@ def _train(args: argparse.Namespace) -> int:
     from glam_bench.agents.families import build_learner, check_agent, is_trained
     from glam_bench.config import load_preset, resolve_run
     from glam_bench.preset_checks import check_device
+    from glam_bench.results import check_output_path
     from glam_bench.runs import RunPaths, seed_everything
     from glam_bench.training import register_untrained_run, train
 
@@ -62,6 +63,8 @@ def _train(args: argparse.Namespace) -> int:
                                  work_dir=args.work_dir or config.work_dir)
     paths = RunPaths.for_run(config.results_dir, config.work_dir,
                              args.experiment, args.agent, args.seed)
+    check_output_path(paths.results, is_dir=True)
+    check_output_path(paths.work, is_dir=True)
     if not is_trained(args.agent):
         register_untrained_run(config, paths, _untrained_model_name(config))
         print(f"{args.agent} needs no training; registered {paths.results}")

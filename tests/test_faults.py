@@ -480,3 +480,10 @@ def test_stray_temporary_checkpoints_are_removed(killed):
     log_stray.write_text("half", encoding="utf-8")
     assert run_cli(*train_args(killed["preset"]))[0] == 0
     assert not stray.exists() and not log_stray.exists()
+
+
+def test_a_train_results_dir_under_a_file_is_refused_before_training(reference, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("", encoding="utf-8")
+    code, _, err = run_cli(*train_args(reference["preset"], "--results-dir", str(blocker / "r")))
+    assert code == 2 and f"{blocker} is a file" in err
