@@ -149,6 +149,19 @@ def test_a_damaged_log_is_restored_from_the_checkpoint(killed, reference, damage
     assert [int(r["update"]) for r in rows(paths.train_log)] == [1, 2, 3]
 
 
+@pytest.mark.parametrize("damage", ["emptied", "deleted", "cut at a line"])
+def test_a_finished_runs_damaged_log_is_restored_by_a_rerun(killed, reference, damage):
+    """No update is left to rewrite the log: the restore itself must bring the rows back."""
+    paths = killed["paths"]
+    assert run_cli(*train_args(killed["preset"]))[0] == 0  # finish it
+    finished = paths.train_log.read_text(encoding="utf-8")
+    DAMAGES[damage](paths.train_log)
+    code, _, err = run_cli(*train_args(killed["preset"]))
+    assert code == 0 and "restored" in err
+    assert paths.train_log.read_text(encoding="utf-8") == finished
+    assert numbers(paths.train_log) == numbers(reference["paths"].train_log)
+
+
 def test_rows_past_the_checkpoint_are_dropped_quietly(killed, reference):
     """A kill between a log write and its checkpoint leaves a row the resume writes again."""
     paths = killed["paths"]
