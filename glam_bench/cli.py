@@ -200,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--results-dir", help="default: the preset's results_dir")
     train.add_argument("--work-dir", help="checkpoints; default: the preset's work_dir")
     train.add_argument("--threads", type=_positive, default=DEFAULT_THREADS,
-                       help=f"torch CPU threads (default {DEFAULT_THREADS}, as the pipeline's jobs)")
+                       help=f"torch CPU threads (default {DEFAULT_THREADS}, as in the pipeline)")
     train.add_argument("--no-progress", action="store_true")
     train.set_defaults(handler=_train)
 
@@ -211,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--num-envs", type=_positive, default=32)
     evaluate.add_argument("--out", help="CSV path; default: RUN/tests/TEST.csv")
     evaluate.add_argument("--threads", type=_positive, default=DEFAULT_THREADS,
-                          help=f"torch CPU threads (default {DEFAULT_THREADS}, as the pipeline's jobs)")
+                          help=f"torch CPU threads (default {DEFAULT_THREADS}, as in the pipeline)")
     evaluate.add_argument("--no-progress", action="store_true")
     evaluate.set_defaults(handler=_evaluate)
 
