@@ -65,11 +65,7 @@ include: "workflows/rules/common.smk"
 
 
 try:
-    check_grid(config)
-    check_preset(plain(config), "config")
-    if workflow.local_exec:  # cluster jobs find their GPUs on the nodes, not here
-        for device in run_devices(plain(config)):
-            check_device(device, "config: training/device")
+    check_before_jobs(plain(config), local=workflow.local_exec)
 except ConfigError as error:
     raise WorkflowError(f"invalid preset: {error}") from None
 

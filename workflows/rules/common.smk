@@ -69,6 +69,18 @@ def check_grid(preset):
                 )
 
 
+def check_before_jobs(preset, local):
+    """Everything checkable before the DAG runs, each error naming its key: the grid (above),
+    then glam_bench.preset_checks (agent keys, env and model names, learner settings such as
+    recurrence | frames_per_env, a safe preset name), and the device when jobs run on this
+    machine (cluster jobs find their GPUs on the nodes)."""
+    check_grid(preset)
+    check_preset(preset, "config")
+    if local:
+        for device in run_devices(preset):
+            check_device(device, "config: training/device")
+
+
 def write_if_changed(path, text):
     """Write ``text`` to ``path`` atomically, and only when it differs (keeps its mtime)."""
     path = Path(path)
