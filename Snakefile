@@ -22,6 +22,18 @@ from glam_bench.config import ConfigError, validate_preset
 min_version("9.0")
 
 
+include: "workflows/rules/config.smk"
+
+
+# The preset files read strictly first: a duplicate key (YAML keeps the last silently) or a
+# syntax error stops here with its line and column. (Snakemake parses a --configfile itself
+# before this file runs, and reports a syntax error there without a line.)
+try:
+    check_config_files(workflow)
+except ConfigError as error:
+    raise WorkflowError(f"invalid preset: {error}") from None
+
+
 # A preset given with --configfile replaces the embedded default instead of being merged into
 # it (Snakemake merges configfiles key by key, so default.yaml's extra experiments would leak
 # into ci.yaml). --config key=value still overrides single keys of whichever preset is used.
@@ -30,11 +42,11 @@ if not workflow.overwrite_configfiles:
     configfile: "workflows/config/default.yaml"
 
 
-include: "workflows/rules/config.smk"
-
-
 # --config key=value gives strings; read them as the schema's types (use_cached_results=true).
-config.update(typed_overrides(plain(config), load_schema("workflows/config/schema.yaml")))
+# Only those: a preset file's values keep their YAML types, so `seeds: ['1']` is refused here
+# exactly as `glam-bench train` refuses it.
+config.update(typed_overrides(plain(dict(workflow.config_settings.config)),
+                              load_schema("workflows/config/schema.yaml")))
 
 # Unknown keys and wrong types stop here, before any job, naming the key. The schema also fills
 # the defaults of the optional top-level keys (folders, use_cached_results).
@@ -53,7 +65,7 @@ include: "workflows/rules/common.smk"
 
 
 try:
-    check_grid(config)
+    check_before_jobs(plain(config), local=workflow.local_exec)
 except ConfigError as error:
     raise WorkflowError(f"invalid preset: {error}") from None
 

@@ -48,6 +48,8 @@ def _train(args: argparse.Namespace) -> int:
     """Train one (experiment, agent, seed) of a preset, resuming from its checkpoint."""
     from glam_bench.agents.families import build_learner, check_agent, is_trained
     from glam_bench.config import load_preset, resolve_run
+    from glam_bench.preset_checks import check_device
+    from glam_bench.results import check_output_path
     from glam_bench.runs import RunPaths, seed_everything
     from glam_bench.training import register_untrained_run, train
 
@@ -55,11 +57,14 @@ def _train(args: argparse.Namespace) -> int:
     preset = load_preset(args.config)
     check_agent(args.agent)
     config = resolve_run(preset, args.experiment, args.agent, args.seed)
+    check_device(config.device, f"{args.config}: device of {args.experiment}/{args.agent}")
     # the run's own directories, recorded in its config (bc-gflan finds its source run there)
     config = dataclasses.replace(config, results_dir=args.results_dir or config.results_dir,
                                  work_dir=args.work_dir or config.work_dir)
     paths = RunPaths.for_run(config.results_dir, config.work_dir,
                              args.experiment, args.agent, args.seed)
+    check_output_path(paths.results, is_dir=True)
+    check_output_path(paths.work, is_dir=True)
     if not is_trained(args.agent):
         register_untrained_run(config, paths, _untrained_model_name(config))
         print(f"{args.agent} needs no training; registered {paths.results}")
@@ -95,12 +100,39 @@ def _init_distributed() -> bool:
     return dist.get_rank() == 0
 
 
-def _set_threads(threads: int | None) -> None:
-    """One torch thread per job is fastest when jobs share few cores (no spin contention)."""
-    if threads:
-        import torch
+#: torch CPU threads of `train` and `evaluate`: the pipeline's (its jobs have `threads: 1`), so a
+#: run by hand computes the same numbers bit for bit (another count reorders CPU reductions).
+DEFAULT_THREADS = 1
 
-        torch.set_num_threads(threads)
+
+def _set_threads(threads: int) -> None:
+    """One torch thread per job is fastest when jobs share few cores (no spin contention)."""
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _positive(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    """argparse type: an integer >= 0 (seeds)."""
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
+    return value
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
 
 
 def _untrained_model_name(config) -> str:
@@ -123,7 +155,9 @@ def _report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from glam_bench.report import build_report
+    from glam_bench.results import check_output_path
 
+    check_output_path(args.out, is_dir=True)
     only = tuple(args.only.split(",")) if args.only else None
     summary = build_report(Path(args.results), Path(args.out), preset=args.preset, only=only,
                            progress=not args.no_progress)
@@ -152,8 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     play = commands.add_parser("play", help="watch an agent play a BabyAI-Text level as text")
     play.add_argument("--env", default="BabyAI-Text-MixedTrainLocal-v0")
     play.add_argument("--agent", default="bot", help="bot or random")
-    play.add_argument("--episodes", type=int, default=3)
-    play.add_argument("--seed", type=int, default=1)
+    play.add_argument("--episodes", type=_positive, default=3)
+    play.add_argument("--seed", type=_non_negative, default=1)
     play.add_argument("--text-fixes", action="store_true",
                       help="corrected text instead of the paper's quirks (§A.2)")
     play.set_defaults(handler=_play)
@@ -162,20 +196,22 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--config", required=True, help="preset YAML, e.g. workflows/config/default.yaml")
     train.add_argument("--experiment", required=True)
     train.add_argument("--agent", required=True)
-    train.add_argument("--seed", type=int, required=True)
+    train.add_argument("--seed", type=_non_negative, required=True)
     train.add_argument("--results-dir", help="default: the preset's results_dir")
     train.add_argument("--work-dir", help="checkpoints; default: the preset's work_dir")
-    train.add_argument("--threads", type=int, help="torch CPU threads (Snakemake passes its own)")
+    train.add_argument("--threads", type=_positive, default=DEFAULT_THREADS,
+                       help=f"torch CPU threads (default {DEFAULT_THREADS}, as in the pipeline)")
     train.add_argument("--no-progress", action="store_true")
     train.set_defaults(handler=_train)
 
     evaluate = commands.add_parser("evaluate", help="evaluate a finished run on a test set")
     evaluate.add_argument("--run", required=True, help="run directory (holds run.json)")
     evaluate.add_argument("--test", required=True, help="test set name, e.g. no_change")
-    evaluate.add_argument("--episodes", type=int, default=1000)
-    evaluate.add_argument("--num-envs", type=int, default=32)
+    evaluate.add_argument("--episodes", type=_positive, default=1000)
+    evaluate.add_argument("--num-envs", type=_positive, default=32)
     evaluate.add_argument("--out", help="CSV path; default: RUN/tests/TEST.csv")
-    evaluate.add_argument("--threads", type=int, help="torch CPU threads")
+    evaluate.add_argument("--threads", type=_positive, default=DEFAULT_THREADS,
+                          help=f"torch CPU threads (default {DEFAULT_THREADS}, as in the pipeline)")
     evaluate.add_argument("--no-progress", action="store_true")
     evaluate.set_defaults(handler=_evaluate)
 
@@ -209,8 +245,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
     try:
         return args.handler(args)
-    except (ValueError, FileNotFoundError, GlamBenchError) as error:
-        # bad names, configs, missing models or checkpoints: one clear line, no traceback
+    except GlamBenchError as error:
+        # the suite's own errors (bad names, configs, missing models, damaged files, a held run
+        # directory): one clear line, no traceback. Anything else is a bug and keeps its traceback.
         print(f"glam-bench {args.command}: error: {error}", file=sys.stderr)
         return 2
 

@@ -21,6 +21,8 @@ from typing import Any
 import jsonschema
 import yaml
 
+from glam_bench.errors import GlamBenchError
+
 SCHEMA_PATH = Path(__file__).with_name("preset_schema.yaml")
 
 #: Agents trained by the LLM PPO trainer, and what each variant is (§B.4).
@@ -31,7 +33,7 @@ TRAINED_AGENTS = (*LLM_AGENTS, "drrn", "symbolic-ppo", *BC_AGENTS)
 REFERENCE_AGENTS = ("zero-shot", "random", "bot")
 
 
-class ConfigError(ValueError):
+class ConfigError(GlamBenchError, ValueError):
     """A preset or run request that cannot be used; the message says what and how to fix it."""
 
 
@@ -149,17 +151,16 @@ def validate_preset(preset: dict, source: str = "preset") -> dict:
 
 
 def load_preset(path: str | Path) -> dict:
-    """Read and validate a preset YAML file."""
+    """Read and validate a preset YAML file: schema, then ``preset_checks`` (as the Snakefile)."""
+    from glam_bench.preset_checks import check_preset, load_yaml_strict
+
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"preset file {path} not found; presets live in workflows/config/")
-    try:
-        preset = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from error
+    preset = load_yaml_strict(path)
     if not isinstance(preset, dict):
         raise ConfigError(f"{path}: a preset is a mapping of keys, found {type(preset).__name__}")
-    return validate_preset(preset, str(path))
+    return check_preset(validate_preset(preset, str(path)), str(path))
 
 
 def _deep_merge(base: dict, override: dict) -> dict:

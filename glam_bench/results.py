@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from glam_bench.errors import GlamBenchError
+
 #: Columns that identify where a row came from; present in every result file.
 IDENTITY_COLUMNS: tuple[str, ...] = ("experiment", "agent", "model", "preset", "seed")
 
@@ -64,7 +66,7 @@ _MISSING_VALUES = ("", "nan", "NaN")
 _TEXT_COLUMNS = {"experiment", "agent", "model", "preset", "test", "task_kind", "action", "env"}
 
 
-class ResultFileError(ValueError):
+class ResultFileError(GlamBenchError, ValueError):
     """A result file is missing, truncated or malformed; the message names file and line."""
 
 
@@ -102,25 +104,99 @@ def write_csv(path: str | os.PathLike, frame: pd.DataFrame, kind: str) -> None:
         frame[ordered].to_csv(handle, index=False)
 
 
-def append_csv_row(path: str | os.PathLike, row: dict, kind: str) -> None:
+def with_rows(text: str, rows: Sequence[dict], kind: str, path: str | os.PathLike) -> str:
+    """``text`` (a result CSV's content, "" for none) with ``rows`` appended, header first."""
+    buffer = io.StringIO()
+    for row in rows:
+        columns = list(SCHEMAS[kind]) + [k for k in row if k not in SCHEMAS[kind]]
+        missing = [c for c in SCHEMAS[kind] if c not in row]
+        if missing:
+            raise ResultFileError(f"{path}: row lacks {kind} columns {missing}")
+        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+        if not text and not buffer.tell():
+            writer.writeheader()
+        writer.writerow(row)
+    return text + buffer.getvalue()
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to ``path`` atomically."""
+    with atomic_open(path) as handle:
+        handle.write(text)
+
+
+def append_csv_row(path: str | os.PathLike, row: dict, kind: str) -> str:
     """Append one row to a result CSV, rewriting it atomically (files are small).
 
     The whole file is rewritten through :func:`atomic_open`, so a kill between
-    updates leaves the previous complete file, never a torn last line.
+    updates leaves the previous complete file, never a torn last line. Returns
+    the file's new content.
     """
     path = Path(path)
-    columns = list(SCHEMAS[kind]) + [k for k in row if k not in SCHEMAS[kind]]
-    missing = [c for c in SCHEMAS[kind] if c not in row]
-    if missing:
-        raise ResultFileError(f"{path}: row lacks {kind} columns {missing}")
     existing = path.read_text(encoding="utf-8") if path.exists() else ""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    if not existing:
-        writer.writeheader()
-    writer.writerow(row)
-    with atomic_open(path) as handle:
-        handle.write(existing + buffer.getvalue())
+    text = with_rows(existing, [row], kind, path)
+    write_text(path, text)
+    return text
+
+
+class OutputPathError(GlamBenchError, OSError):
+    """An output path that cannot be written; checked before any work is done."""
+
+
+def check_output_path(path: str | os.PathLike, is_dir: bool = False) -> Path:
+    """Refuse, before hours of work, an output that could not be written at the end.
+
+    The path must not be a folder (or, with ``is_dir``, a file), and its nearest
+    existing ancestor must be a writable folder (missing folders are created later).
+    """
+    path = Path(path)
+    if path.exists() and path.is_dir() != is_dir:
+        wanted = "a folder" if is_dir else "a file"
+        raise OutputPathError(f"{path}: output path exists and is not {wanted}; choose another")
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise OutputPathError(f"{path}: cannot create it, {ancestor} is a file, not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise OutputPathError(f"{path}: cannot write into {ancestor} (permission denied)")
+    return path
+
+
+# --- evaluation records ------------------------------------------------------------------
+# Each per-episode CSV has a small JSON record beside it, written by the evaluation before the
+# CSV: how many episodes it wrote. The report compares the CSV's rows with it, so a CSV cut at
+# a line boundary (half its episodes, still well-formed) is refused instead of averaged.
+
+
+def episode_record_path(csv_path: str | os.PathLike) -> Path:
+    """``tests/<test>.json`` beside ``tests/<test>.csv``."""
+    return Path(csv_path).with_suffix(".json")
+
+
+def write_episode_record(csv_path: str | os.PathLike, episodes: int, test: str) -> Path:
+    """Record that ``csv_path`` holds ``episodes`` episodes of ``test``."""
+    import json
+
+    record = episode_record_path(csv_path)
+    with atomic_open(record) as handle:
+        json.dump({"test": test, "episodes": int(episodes)}, handle, sort_keys=True)
+        handle.write("\n")
+    return record
+
+
+def recorded_episodes(csv_path: str | os.PathLike) -> int | None:
+    """The episode count the evaluation recorded for ``csv_path``; None when there is no record."""
+    import json
+
+    record = episode_record_path(csv_path)
+    if not record.is_file():
+        return None
+    try:
+        return int(json.loads(record.read_text(encoding="utf-8"))["episodes"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise ResultFileError(f"{record}: unreadable evaluation record ({error}); "
+                              "re-run the evaluation that writes it") from error
 
 
 def read_results(path: str | os.PathLike, kind: str) -> pd.DataFrame:

@@ -10,12 +10,19 @@ atomically after every update with model, optimizer, every RNG state, the
 envs' own states and the counters, so a killed run resumes exactly where its
 last completed update left it. ``done.json`` marks a finished run: only a
 finished run produces the outputs the pipeline declares.
+
+The checkpoint also carries the text of the run's logs as they stood after its
+update (they are small), so a resumed run restores a log that was emptied,
+cut or deleted meanwhile instead of continuing from it (:func:`restore_logs`).
+``run.json`` stores the checkpoint's path relative to the run directory, so
+the run is found from any working directory.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import importlib.metadata
 import io
 import json
 import os
@@ -88,8 +95,23 @@ def git_revision() -> str:
         return "unknown"
 
 
-def environment_info() -> dict[str, str]:
-    """Versions and machine, recorded in run.json for provenance."""
+#: Libraries whose versions can change a run's numbers, recorded in run.json.
+RECORDED_LIBRARIES = ("numpy", "tokenizers", "safetensors", "peft", "accelerate")
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def environment_info() -> dict[str, str | int]:
+    """Versions, machine and torch thread counts, recorded in run.json for provenance.
+
+    The thread count is part of what a run computes: CPU kernels reduce in a
+    different order with another count, which moves results in the 7th digit.
+    """
     import gymnasium
     import minigrid
     import transformers
@@ -97,9 +119,45 @@ def environment_info() -> dict[str, str]:
     return {
         "python": platform.python_version(), "torch": torch.__version__,
         "transformers": transformers.__version__, "gymnasium": gymnasium.__version__,
-        "minigrid": minigrid.__version__, "machine": platform.machine(),
+        "minigrid": minigrid.__version__,
+        **{package: _version(package) for package in RECORDED_LIBRARIES},
+        "torch_threads": torch.get_num_threads(),
+        "torch_interop_threads": torch.get_num_interop_threads(),
+        "machine": platform.machine(),
         "platform": platform.platform(), "git_revision": git_revision(),
     }
+
+
+def checkpoint_in_run_json(paths: RunPaths) -> str:
+    """The checkpoint's path as run.json stores it: relative to the run directory."""
+    return os.path.relpath(Path(paths.checkpoint).absolute(), Path(paths.results).absolute())
+
+
+def checkpoint_of(run_dir: str | os.PathLike, run: dict) -> Path:
+    """The checkpoint a run.json names, found from any working directory.
+
+    Paths are relative to the run directory; run.json files written before
+    that stored them relative to the directory training started from, which
+    is tried second.
+    """
+    stored = Path(run["checkpoint"])
+    if stored.is_absolute():
+        return stored
+    beside = Path(run_dir) / stored
+    return beside if beside.exists() or not stored.exists() else stored
+
+
+def remove_stray_temporaries(paths: RunPaths) -> list[Path]:
+    """Delete the temporary files of atomic writes a killed run left behind.
+
+    Call only while holding the run's lock: then no live writer owns them.
+    """
+    removed = []
+    for folder in (paths.work, paths.results):
+        for stray in folder.glob(".*.tmp") if folder.is_dir() else ():
+            stray.unlink(missing_ok=True)
+            removed.append(stray)
+    return removed
 
 
 def write_json(path: Path, data: dict) -> None:
@@ -197,18 +255,81 @@ def load_checkpoint(path: Path, config: dict[str, Any] | None = None) -> dict[st
     return payload
 
 
-def truncate_log(path: Path, last_update: int) -> None:
-    """Drop log rows after ``last_update``: a run killed between its log write and
-    its checkpoint write must not keep rows the resumed run will write again."""
+# --- Logs on resume -----------------------------------------------------------------
+
+class LogError(GlamBenchError, RuntimeError):
+    """A run log that is damaged and cannot be restored; names the file and the fix."""
+
+
+def _only_rows_after(text: str, extra: str, last_update: int) -> bool:
+    """Whether ``extra`` (what follows ``text`` in a log) is whole rows of later updates only."""
+    if not text or not extra.endswith("\n"):
+        return False
+    header = next(csv.reader([text.splitlines()[0]]))
+    try:
+        updates = [int(row[header.index("update")]) for row in csv.reader(io.StringIO(extra))]
+    except (ValueError, IndexError):
+        return False
+    return all(update > last_update for update in updates)
+
+
+def restore_logs(logs: dict[Path, str], last_update: int, checkpoint: Path) -> dict[Path, str]:
+    """Make every log equal to the text its checkpoint carries; return that text by path.
+
+    A run killed between its log write and its checkpoint write left rows the
+    resumed run will write again: dropped quietly. Anything else that differs
+    (an emptied, cut, edited or deleted log) is rewritten from the checkpoint
+    and said on stderr, so no row is ever lost.
+    """
+    for path, text in logs.items():
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
+        if current == text:
+            continue
+        if not (current.startswith(text)
+                and _only_rows_after(text, current[len(text):], last_update)):
+            print(f"{path} did not match the checkpoint {checkpoint} (damaged or deleted): "
+                  "restored it from the rows the checkpoint carries", file=sys.stderr)
+        if text:
+            with atomic_open(path) as handle:
+                handle.write(text)
+        else:
+            path.unlink(missing_ok=True)
+    return logs
+
+
+def checked_log(path: Path, kind: str, last_update: int, checkpoint: Path) -> str:
+    """The text of a log that a checkpoint carries no copy of, cut after ``last_update``.
+
+    Checkpoints written before logs were carried cannot restore anything, so the
+    log itself must hold every update 1..``last_update`` exactly once, every row
+    parseable; otherwise :class:`LogError` names the file.
+    """
+    from glam_bench.results import ResultFileError, read_results
+
+    def refuse(problem: str) -> LogError:
+        return LogError(
+            f"{path}: {problem}, and the checkpoint {checkpoint} carries no copy of the log "
+            f"to restore it from (it predates that). Delete {checkpoint} and {path} to "
+            "train this run again from scratch"
+        )
+
     if not path.exists():
-        return
-    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
-    if not rows:
-        return
-    column = rows[0].index("update")
-    kept = [rows[0]] + [row for row in rows[1:] if row and int(row[column]) <= last_update]
-    if len(kept) != len(rows):
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerows(kept)
+        if kind == "train_log" and last_update > 0:
+            raise refuse("missing")
+        return ""
+    try:
+        frame = read_results(path, kind)
+    except ResultFileError as error:
+        raise refuse(f"damaged ({error})") from None
+    kept = frame["update"] <= last_update
+    updates = frame.loc[kept, "update"]
+    if kind == "train_log" and sorted(updates) != list(range(1, last_update + 1)):
+        raise refuse(f"does not hold updates 1..{last_update} exactly once")
+    if kind == "policy_log" and set(updates) != set(range(1, last_update + 1)):
+        raise refuse(f"does not hold every update 1..{last_update}")
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    text = lines[0] + "".join(line for line, keep in zip(lines[1:], kept) if keep)
+    if text != "".join(lines):
         with atomic_open(path) as handle:
-            handle.write(buffer.getvalue())
+            handle.write(text)
+    return text

@@ -6,11 +6,15 @@ state. :func:`train` does the rest identically for all of them: a progress
 bar, one log row per update (§G) written atomically, a checkpoint after every
 update, resume from the last checkpoint, and ``done.json`` at the end.
 
-Order of writes per update: log rows first, checkpoint second. A run killed
-between the two resumes from the previous checkpoint and first drops the log
-rows past it, so a resumed run's log equals an uninterrupted run's. A
-checkpoint records the run config; one written under other settings is moved
-aside and the run starts over (``runs.load_checkpoint``).
+Order of writes per update: log rows first, checkpoint second. The checkpoint
+carries the logs' text as of its update, so a resumed run rewrites any log that
+differs from it (rows past the checkpoint from a kill between the two writes,
+or a log damaged or deleted meanwhile) and a resumed run's log equals an
+uninterrupted run's. A checkpoint records the run config; one written under
+other settings is moved aside and the run starts over (``runs.load_checkpoint``).
+
+A run directory has one writer at a time (``runlock.run_lock``); temporary files
+a killed writer left are removed once the lock is held.
 """
 
 from __future__ import annotations
@@ -24,15 +28,19 @@ from tqdm.auto import tqdm
 
 from glam_bench.config import RunConfig
 from glam_bench.evaluation.runner import Episode
-from glam_bench.results import append_csv_row
+from glam_bench.results import with_rows, write_text
 from glam_bench.rl.stats import EpisodeWindow, update_row
+from glam_bench.runlock import run_lock
 from glam_bench.runs import (
     RunPaths,
+    checked_log,
+    checkpoint_in_run_json,
     environment_info,
     load_checkpoint,
     read_json,
+    remove_stray_temporaries,
+    restore_logs,
     save_checkpoint,
-    truncate_log,
     write_json,
 )
 
@@ -80,15 +88,17 @@ def write_run_json(config: RunConfig, paths: RunPaths, model_name: str) -> None:
     """``run.json``: the resolved config, the model, versions, git revision, checkpoint path."""
     write_json(paths.run_json, {
         "config": config.to_dict(), "model": model_name, "environment": environment_info(),
-        "checkpoint": str(paths.checkpoint), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "checkpoint": checkpoint_in_run_json(paths),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     })
 
 
 def register_untrained_run(config: RunConfig, paths: RunPaths, model_name: str) -> None:
     """A run directory for an agent evaluated without training (zero-shot, random, bot)."""
-    write_run_json(config, paths, model_name)
-    write_json(paths.done, {"updates": 0, "frames": 0, "duration": 0.0, "model": model_name,
-                            "trained": False})
+    with run_lock(paths.results):
+        write_run_json(config, paths, model_name)
+        write_json(paths.done, {"updates": 0, "frames": 0, "duration": 0.0, "model": model_name,
+                                "trained": False})
 
 
 def train(config: RunConfig, paths: RunPaths, learner: Learner, *, progress: bool = True,
@@ -97,10 +107,34 @@ def train(config: RunConfig, paths: RunPaths, learner: Learner, *, progress: boo
 
     ``stop_after`` ends the call after that many updates in total (tests use
     it to simulate a killed job). Returns the number of the last update done.
-    Only the main process (rank 0 under torch.distributed) writes files.
+    Only the main process (rank 0 under torch.distributed) writes files, and
+    it holds the run directory's lock throughout (a second training of the same
+    run fails at once with :class:`glam_bench.runlock.RunLockedError`).
     """
+    if not is_main:
+        return _train(config, paths, learner, progress, stop_after, is_main)
+    with run_lock(paths.results):
+        remove_stray_temporaries(paths)
+        return _train(config, paths, learner, progress, stop_after, is_main)
+
+
+def _resume_logs(checkpoint: dict, paths: RunPaths) -> dict[str, str]:
+    """The logs' text at the checkpoint's update, the files on disk made equal to it."""
+    files = {"train_log": paths.train_log, "policy_log": paths.policy_log}
+    carried = checkpoint.get("logs")
+    if carried is not None:
+        restore_logs({files[kind]: carried[kind] for kind in files}, checkpoint["update"],
+                     paths.checkpoint)
+        return dict(carried)
+    return {kind: checked_log(path, kind, checkpoint["update"], paths.checkpoint)
+            for kind, path in files.items()}
+
+
+def _train(config: RunConfig, paths: RunPaths, learner: Learner, progress: bool,
+           stop_after: int | None, is_main: bool) -> int:
     window = EpisodeWindow(config.num_envs)
     checkpoint = load_checkpoint(paths.checkpoint, config=config.to_dict())
+    logs = {"train_log": "", "policy_log": ""}
     if checkpoint is None:
         start, elapsed = 0, 0.0
         if is_main:
@@ -112,8 +146,7 @@ def train(config: RunConfig, paths: RunPaths, learner: Learner, *, progress: boo
         window.load_state_dict(checkpoint["window"])
         start, elapsed = checkpoint["update"], checkpoint["elapsed"]
         if is_main:
-            truncate_log(paths.train_log, start)
-            truncate_log(paths.policy_log, start)
+            logs = _resume_logs(checkpoint, paths)
     last = config.num_updates if stop_after is None else min(stop_after, config.num_updates)
     row_identity = identity(config, learner.model_name)
     bar = tqdm(total=config.num_updates, initial=start, disable=not (progress and is_main),
@@ -128,14 +161,18 @@ def train(config: RunConfig, paths: RunPaths, learner: Learner, *, progress: boo
                          window.total_episodes, window.take(), config.reward_scale,
                          result.frames, seconds, elapsed, result.losses)
         if is_main:
-            append_csv_row(paths.train_log, row, "train_log")
-            for row_ in result.extra_rows.get("policy_log", []):
-                append_csv_row(paths.policy_log, {**row_identity, "update": update, **row_},
-                               "policy_log")
+            logs["train_log"] = with_rows(logs["train_log"], [row], "train_log", paths.train_log)
+            write_text(paths.train_log, logs["train_log"])
+            policy_rows = [{**row_identity, "update": update, **row_}
+                           for row_ in result.extra_rows.get("policy_log", [])]
+            if policy_rows:
+                logs["policy_log"] = with_rows(logs["policy_log"], policy_rows, "policy_log",
+                                               paths.policy_log)
+                write_text(paths.policy_log, logs["policy_log"])
             save_checkpoint(paths.checkpoint, {"learner": learner.state_dict(),
                                                "window": window.state_dict(),
                                                "update": update, "elapsed": elapsed,
-                                               "config": config.to_dict()})
+                                               "config": config.to_dict(), "logs": dict(logs)})
         bar.update(1)
         bar.set_postfix(success=f"{row['success_rate']:.2f}", fps=f"{row['fps']:.0f}")
     bar.close()

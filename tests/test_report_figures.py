@@ -19,7 +19,7 @@ from matplotlib.image import imread
 
 from glam_bench.report import build, figures, items, plotting
 from glam_bench.report.build import build_report
-from glam_bench.report.data import load_report_data
+from glam_bench.report.data import ReportError, load_report_data
 from glam_bench.report.figures import FIGURES
 from glam_bench.report.paper import FIGURE_LEGEND, paper_value
 from glam_bench.results import ResultFileError
@@ -387,11 +387,11 @@ def test_missing_results_are_skipped_with_exact_names(results_copy, tmp_path):
     assert (out / "q4_online_vs_bc.png").is_file()
 
 
-def test_empty_results_folder_skips_everything(tmp_path):
+def test_empty_results_folder_is_refused_and_writes_nothing(tmp_path):
     (tmp_path / "results").mkdir()
-    summary = build_report(tmp_path / "results", tmp_path / "out", progress=False, log=quiet)
-    assert summary.built == {}
-    assert set(summary.skipped) == {*items.FIGURE_ITEMS, *items.TABLE_ITEMS}
+    with pytest.raises(ReportError, match="no result files of finished runs"):
+        build_report(tmp_path / "results", tmp_path / "out", progress=False, log=quiet)
+    assert not (tmp_path / "out").exists()
 
 
 def test_one_seed_draws_no_interval_and_says_so(tmp_path):

@@ -7,12 +7,13 @@ from gymnasium.vector import VectorEnv
 from glam_bench.agents.base import Agent, to_env_actions
 from glam_bench.agents.bot import BotAgent
 from glam_bench.agents.random import RandomAgent
+from glam_bench.errors import GlamBenchError
 
 #: Agents that need no training run, by name.
 REFERENCE_AGENTS = ("bot", "random")
 
 
-class UnknownAgentError(ValueError):
+class UnknownAgentError(GlamBenchError, ValueError):
     """An agent name that is not one of the suite's agents."""
 
 

@@ -14,6 +14,7 @@ from gymnasium.vector import VectorEnv
 
 from glam_bench.agents.base import Agent
 from glam_bench.config import LLM_AGENTS, REFERENCE_AGENTS, TRAINED_AGENTS, RunConfig
+from glam_bench.errors import GlamBenchError
 from glam_bench.evaluation.test_sets import TestSet
 
 _FAMILY_MODULES = {
@@ -26,7 +27,7 @@ _FAMILY_MODULES = {
 ALL_AGENTS = (*TRAINED_AGENTS, *REFERENCE_AGENTS)
 
 
-class UnknownAgentNameError(ValueError):
+class UnknownAgentNameError(GlamBenchError, ValueError):
     """An agent name the suite does not know."""
 
 

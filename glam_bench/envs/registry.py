@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gymnasium
 
+from glam_bench.errors import GlamBenchError
+
 _LEVELS = "glam_bench.envs.levels"
 
 #: id -> (entry point, constructor kwargs)
@@ -23,7 +25,7 @@ LEVELS: dict[str, tuple[str, dict]] = {
 }
 
 
-class UnknownEnvironmentError(ValueError):
+class UnknownEnvironmentError(GlamBenchError, ValueError):
     """An environment id that is not a BabyAI-Text level."""
 
 

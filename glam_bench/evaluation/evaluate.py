@@ -2,7 +2,9 @@
 
 Episodes use the test seeding of §A.6 (``10**9 * seed + i``) and sampled
 actions, as the paper did. The run's agent is rebuilt from its final
-checkpoint; zero-shot, random and bot runs have none.
+checkpoint; zero-shot, random and bot runs have none. The output path and
+the device are checked before any episode runs; the episode count is recorded
+beside the CSV (``results.write_episode_record``) for the report to check.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from glam_bench.errors import GlamBenchError
 from glam_bench.envs import env_seeds, make_vector_env
 from glam_bench.evaluation.runner import run_episodes
 from glam_bench.evaluation.test_sets import get_test_set
-from glam_bench.results import write_csv
-from glam_bench.runs import CheckpointError, load_checkpoint, read_json
+from glam_bench.preset_checks import check_device
+from glam_bench.results import check_output_path, write_csv, write_episode_record
+from glam_bench.runs import CheckpointError, checkpoint_of, load_checkpoint, read_json
 
 
 class RunNotFinishedError(GlamBenchError, RuntimeError):
@@ -38,7 +41,7 @@ def learner_state(run_dir: Path, run: dict, config: RunConfig) -> dict | None:
         raise RunNotFinishedError(
             f"{run_dir} has not finished training (no done.json); run `glam-bench train` first"
         )
-    checkpoint = Path(run["checkpoint"])
+    checkpoint = checkpoint_of(run_dir, run)
     payload = load_checkpoint(checkpoint)
     if payload is None:
         raise CheckpointError(
@@ -52,7 +55,10 @@ def evaluate_run(run_dir: str | Path, test: str, episodes: int, num_envs: int = 
     """Play ``episodes`` test episodes of ``test`` with the run's agent; write and return the CSV."""
     run_dir = Path(run_dir)
     test_set = get_test_set(test)
+    out = Path(out) if out is not None else run_dir / "tests" / f"{test}.csv"
+    check_output_path(out)
     config, run = load_run(run_dir)
+    check_device(config.device, f"{run_dir / 'run.json'}: config/device")
     state = learner_state(run_dir, run, config)
     num_envs = min(num_envs, episodes)
     env_id = test_set.env_for(config.env)
@@ -73,6 +79,6 @@ def evaluate_run(run_dir: str | Path, test: str, episodes: int, num_envs: int = 
         "length": [e.length for e in finished],
         "env": env_id,
     })
-    out = Path(out) if out is not None else run_dir / "tests" / f"{test}.csv"
+    write_episode_record(out, len(frame), test)  # first: a CSV never outlives a stale record
     write_csv(out, frame, "episodes")
     return out

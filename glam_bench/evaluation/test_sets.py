@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from glam_bench import vocabulary as V
+from glam_bench.errors import GlamBenchError
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ _TESTS += [
 TEST_SETS: dict[str, TestSet] = {t.name: t for t in _TESTS}
 
 
-class UnknownTestSetError(ValueError):
+class UnknownTestSetError(GlamBenchError, ValueError):
     """A test-set name that does not exist."""
 
 

@@ -33,6 +33,7 @@ from huggingface_hub import try_to_load_from_cache
 from safetensors import safe_open
 from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
+from glam_bench.errors import GlamBenchError
 from glam_bench.llm import tiny
 
 #: Keys loaded by ``load_embedding_only`` (§B.4: the shared token embedding and embed_tokens).
@@ -61,7 +62,7 @@ class _UntiedT5Notice(logging.Filter):
 logging.getLogger("transformers.modeling_utils").addFilter(_UntiedT5Notice())
 
 
-class ModelNotAvailableError(FileNotFoundError):
+class ModelNotAvailableError(GlamBenchError, FileNotFoundError):
     """A model's files are not on this machine; the message says how to fetch them once."""
 
 

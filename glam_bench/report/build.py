@@ -17,7 +17,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from glam_bench.report import items, stats
-from glam_bench.report.data import ReportData, load_report_data
+from glam_bench.report.data import ReportData, ReportError, load_report_data, unfinished_runs
 from glam_bench.report.figures import FIGURES
 from glam_bench.report.summaries import write_summaries
 from glam_bench.report.tables import write_generalisation_tables
@@ -91,14 +91,17 @@ def build_report(
     """
     start, cpu_start = time.perf_counter(), time.process_time()
     results_dir, out_dir = Path(results_dir), Path(out_dir)
-    data = load_report_data(results_dir, preset=preset, n_resamples=n_resamples)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    summary = ReportSummary(out_dir)
     builders = _builders()
     names = [n for n in (*items.FIGURE_ITEMS, *items.TABLE_ITEMS) if only is None or n in only]
     unknown = sorted(set(only or ()) - set(builders))
     if unknown:
-        raise ValueError(f"unknown report items {unknown}; choose among {sorted(builders)}")
+        raise ReportError(f"unknown report items {unknown}; choose among {sorted(builders)}")
+    data = load_report_data(results_dir, preset=preset, n_resamples=n_resamples)
+    waiting = unfinished_runs(results_dir)
+    if waiting:
+        log(f"report: ignored {len(waiting)} unfinished run(s) (no done.json), e.g. {waiting[0]}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary = ReportSummary(out_dir)
     log(f"report: {len(data.train)} training-log rows, {len(data.episodes)} test episodes, "
         f"{len(data.policy)} policy-log rows from {results_dir}")
     summary.summaries = write_summaries(data, out_dir)

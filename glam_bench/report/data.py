@@ -5,19 +5,29 @@ Discovery does not depend on the directory layout: any ``train_log.csv``,
 rows say where they come from through their columns. Everything is read and
 validated before any figure is drawn, so a malformed file stops the report
 before it can produce a figure from partial data.
+
+Only finished runs are read: a file counts when its run directory (the folder
+of ``train_log.csv``, the parent of ``tests/``) holds ``done.json``. A
+training log must hold updates 1..N of its ``done.json``; a per-episode CSV
+must hold as many episodes as its evaluation recorded beside it
+(``tests/<test>.json``), or, in the committed cache, match ``MANIFEST.json``,
+which is verified whenever the folder has one.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
 
+from glam_bench.cache import MANIFEST_NAME, verify_manifest
+from glam_bench.errors import GlamBenchError
 from glam_bench.report import stats
 from glam_bench.report.items import Need, Series
-from glam_bench.results import SCHEMAS, ResultFileError, read_results
+from glam_bench.results import SCHEMAS, ResultFileError, read_results, recorded_episodes
 
 #: Glob pattern of each result kind, relative to the results folder.
 PATTERNS: dict[str, str] = {
@@ -34,16 +44,68 @@ UNIQUE_KEYS: dict[str, list[str]] = {
 }
 
 
+class ReportError(GlamBenchError, ValueError):
+    """A report that cannot be built as asked (nothing found, unknown preset or item)."""
+
+
+def run_directory(path: Path, kind: str) -> Path:
+    """The run directory a result file belongs to."""
+    return path.parent.parent if kind == "episodes" else path.parent
+
+
 def discover(results_dir: Path) -> dict[str, list[Path]]:
-    """Every result file under ``results_dir`` by kind, sorted for a stable order."""
-    return {kind: sorted(results_dir.glob(pattern)) for kind, pattern in PATTERNS.items()}
+    """Every result file of a finished run under ``results_dir`` by kind, in a stable order."""
+    return {kind: [p for p in sorted(results_dir.glob(pattern))
+                   if (run_directory(p, kind) / "done.json").is_file()]
+            for kind, pattern in PATTERNS.items()}
 
 
-def _read_all(paths: list[Path], kind: str) -> pd.DataFrame:
-    """Read and stack files of one kind, adding a ``source`` column for error messages."""
+def unfinished_runs(results_dir: Path) -> list[Path]:
+    """Run directories with result files but no ``done.json`` (still training, or killed)."""
+    return sorted({run_directory(p, kind) for kind, pattern in PATTERNS.items()
+                   for p in results_dir.glob(pattern)
+                   if not (run_directory(p, kind) / "done.json").is_file()})
+
+
+def _finished_updates(path: Path) -> int | None:
+    """The update count a run's ``done.json`` records (None when it records none)."""
+    try:
+        updates = json.loads((path.parent / "done.json").read_text(encoding="utf-8"))["updates"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise ResultFileError(f"{path.parent / 'done.json'}: unreadable ({error})") from None
+    return None if updates is None else int(updates)
+
+
+def _check_complete(frame: pd.DataFrame, path: Path, kind: str, verified: bool) -> None:
+    """Refuse a file that parses but lost rows: a cut at a line boundary leaves valid CSV."""
+    if kind == "train_log":
+        updates = _finished_updates(path)
+        if updates is not None and sorted(frame["update"]) != list(range(1, updates + 1)):
+            raise ResultFileError(
+                f"{path}: holds {len(frame)} update rows, but done.json records updates "
+                f"1..{updates}; the log was damaged, re-run its training (it restores the log "
+                "from its checkpoint)")
+    elif kind == "episodes":
+        recorded = recorded_episodes(path)
+        if recorded is None and not verified:
+            raise ResultFileError(
+                f"{path}: no evaluation record ({path.with_suffix('.json').name}) beside it, "
+                "so its episode count cannot be checked; re-run its evaluation")
+        if recorded is not None and recorded != len(frame):
+            raise ResultFileError(
+                f"{path}: holds {len(frame)} episodes, but its evaluation recorded {recorded}; "
+                "the file was cut or changed, re-run its evaluation")
+
+
+def _read_all(paths: list[Path], kind: str, verified: bool = False) -> pd.DataFrame:
+    """Read, check and stack files of one kind, adding a ``source`` column for error messages."""
     if not paths:
         return pd.DataFrame(columns=[*SCHEMAS[kind], "source"])
-    frames = [read_results(p, kind).assign(source=str(p)) for p in paths]
+    frames = []
+    for path in paths:
+        frame = read_results(path, kind)
+        _check_complete(frame, path, kind, verified)
+        frames.append(frame.assign(source=str(path)))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -172,18 +234,35 @@ def load_report_data(
     """Read every result file under ``results_dir``; raise on the first bad one.
 
     ``preset`` keeps only rows of that scale preset. Repeated run rows (the same
-    run found in two files) raise :class:`ResultFileError` naming both files.
+    run found in two files) raise :class:`ResultFileError` naming both files. A
+    folder with ``MANIFEST.json`` (the committed cache) is verified against it
+    first. :class:`ReportError` when there is nothing to report: no result file
+    of a finished run, or none of ``preset``.
     """
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
-        raise FileNotFoundError(f"{results_dir}: results folder not found")
-    frames = {}
-    for kind, paths in discover(results_dir).items():
-        frame = _read_all(paths, kind)
+        raise ReportError(f"{results_dir}: results folder not found")
+    verified = (results_dir / MANIFEST_NAME).is_file()
+    if verified:
+        verify_manifest(results_dir)
+    found = discover(results_dir)
+    if not any(found.values()):
+        waiting = unfinished_runs(results_dir)
+        hint = (f" ({len(waiting)} unfinished run(s) without done.json, e.g. {waiting[0]})"
+                if waiting else "")
+        raise ReportError(f"{results_dir}: no result files of finished runs found{hint}; "
+                          "train and evaluate first, or point --results at a results folder")
+    frames, presets = {}, set()
+    for kind, paths in found.items():
+        frame = _read_all(paths, kind, verified)
+        presets.update(frame["preset"].unique())
         if preset is not None:
             frame = frame[frame["preset"] == preset].reset_index(drop=True)
         _refuse_duplicates(frame, kind)
         frames[kind] = frame
+    if preset is not None and not any(len(frame) for frame in frames.values()):
+        raise ReportError(f"{results_dir}: no results of preset {preset!r}; the results found "
+                          f"are of preset(s) {', '.join(sorted(map(str, presets)))}")
     return ReportData(
         train=frames["train_log"],
         episodes=frames["episodes"],

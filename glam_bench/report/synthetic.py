@@ -7,6 +7,7 @@ looks like a real one and exercises every figure. Nothing here is evidence.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from glam_bench.results import (
     POLICY_LOG_COLUMNS,
     TRAIN_LOG_COLUMNS,
     write_csv,
+    write_episode_record,
 )
 
 #: Task kinds as written by ``glam_bench.envs.levels`` (§A.5).
@@ -200,7 +202,8 @@ def write_synthetic_results(
 
     Defaults match the paper preset's size (§C, §D.1): 1000 test episodes per
     test, 1,172 updates of 1,280 frames per run. Layout:
-    ``{experiment}/{agent}/seed_{s}/{train_log.csv, policy_log.csv, tests/{test}.csv}``.
+    ``{experiment}/{agent}/seed_{s}/``: ``done.json``, ``train_log.csv``, ``policy_log.csv``,
+    ``tests/{test}.csv`` and its evaluation record ``tests/{test}.json``.
     """
     root = Path(root)
     rng = np.random.default_rng(random_seed)
@@ -215,5 +218,8 @@ def write_synthetic_results(
                 write_csv(folder / "policy_log.csv", frame, "policy_log")
             for test in run.tests:
                 frame = _episodes(run, seed, test, episodes, preset, rng)
+                write_episode_record(folder / "tests" / f"{test}.csv", len(frame), test)
                 write_csv(folder / "tests" / f"{test}.csv", frame, "episodes")
+            done = {"updates": updates if run.trains else 0, "synthetic": True}
+            (folder / "done.json").write_text(json.dumps(done), encoding="utf-8")
     return root

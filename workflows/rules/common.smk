@@ -19,6 +19,7 @@ from glam_bench.cache import CacheError, cached_files, load_manifest, verify_man
 from glam_bench.config import (BC_AGENTS, LLM_AGENTS, REFERENCE_AGENTS, TRAINED_AGENTS, ConfigError,
                                resolve_run)
 from glam_bench.evaluation.test_sets import TEST_SETS
+from glam_bench.preset_checks import check_device, check_preset, run_devices
 
 
 def _load_report_items():
@@ -66,6 +67,18 @@ def check_grid(preset):
                     f"{source!r} (training.bc.source_experiment), which this preset does not "
                     "train; add gflan to that experiment or change source_experiment"
                 )
+
+
+def check_before_jobs(preset, local):
+    """Everything checkable before the DAG runs, each error naming its key: the grid (above),
+    then glam_bench.preset_checks (agent keys, env and model names, learner settings such as
+    recurrence | frames_per_env, a safe preset name), and the device when jobs run on this
+    machine (cluster jobs find their GPUs on the nodes)."""
+    check_grid(preset)
+    check_preset(preset, "config")
+    if local:
+        for device in run_devices(preset):
+            check_device(device, "config: training/device")
 
 
 def write_if_changed(path, text):

@@ -1,8 +1,14 @@
 # Loading the preset: functions used by the Snakefile before it validates the config.
 
 import json
+from pathlib import Path
 
 import yaml
+
+from glam_bench.preset_checks import load_yaml_strict
+
+#: The preset the Snakefile embeds when no --configfile is given.
+DEFAULT_PRESET = "workflows/config/default.yaml"
 
 
 def plain(data):
@@ -38,6 +44,14 @@ def typed_overrides(value, schema, root=None):
     if isinstance(value, list) and isinstance(schema.get("items"), dict):
         return [typed_overrides(item, schema["items"], root) for item in value]
     return value
+
+
+def check_config_files(workflow):
+    """Read every preset file of this run strictly (duplicate keys, YAML errors with line and
+    column): the --configfile ones, else the embedded default."""
+    files = list(workflow.config_settings.configfiles) or [Path(DEFAULT_PRESET)]
+    for path in files:
+        load_yaml_strict(path)
 
 
 def load_schema(path):

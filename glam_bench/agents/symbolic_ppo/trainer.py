@@ -47,7 +47,7 @@ from glam_bench.agents.symbolic_ppo.config import SymbolicPPOConfig, from_run_co
 from glam_bench.agents.symbolic_ppo.model import SymbolicACModel
 from glam_bench.agents.symbolic_ppo.ppo import Rollout, make_optimizer, ppo_update
 from glam_bench.agents.symbolic_ppo.vocab import PAD_ID, MissionVocab
-from glam_bench.config import RunConfig
+from glam_bench.config import ConfigError, RunConfig
 from glam_bench.devices import resolve_device
 from glam_bench.envs import env_seeds, make_vector_env
 from glam_bench.evaluation.runner import Episode, EpisodeTracker
@@ -228,7 +228,7 @@ def build_agent(config: RunConfig, learner_state: dict, vector_env: VectorEnv, t
     model_config = SymbolicPPOConfig(**{**learner_state["config"],
                                         "adam_betas": tuple(learner_state["config"]["adam_betas"])})
     if test_set.action_names is not None and len(test_set.action_names) != model_config.n_actions:
-        raise ValueError(
+        raise ConfigError(
             f"test set {test_set.name!r} has {len(test_set.action_names)} actions but this "
             f"Symbolic-PPO model was trained with {model_config.n_actions}"
         )

@@ -1,0 +1,173 @@
+"""Everything about a preset that can be checked before any job starts, beyond its schema.
+
+The schema (``preset_schema.yaml``) says which keys exist and their types. This
+module adds what needs the suite's own knowledge: YAML read strictly (a
+duplicate key is an error, a syntax error names its line and column), agent
+names under ``agent_training``, env and model names, each learner's own
+settings resolved for every run of the grid (``recurrence`` dividing
+``frames_per_env``, unknown ``drrn``/``bc`` keys), a preset name that is safe
+as a file name, and the device. The CLI (``config.load_preset``) and the
+Snakefile (``workflows/rules/common.smk``) both call it, so a preset is refused
+the same way whichever starts it, and every message names the key.
+
+It stays cheap to import (no torch, no transformers): Snakemake imports it on
+every start, and every SLURM job step starts Snakemake again.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import re
+import sys
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+
+import yaml
+
+from glam_bench.config import REFERENCE_AGENTS, TRAINED_AGENTS, ConfigError, resolve_run
+
+_PACKAGE = Path(__file__).parent
+#: A preset name becomes a file name (``<work>/presets/<preset>.yaml``): no folders, no ``..``.
+SAFE_PRESET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+#: A Hugging Face model id, owner/name.
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+# --- strict YAML ------------------------------------------------------------------------
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+
+
+def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False):
+    seen: dict[object, yaml.Mark] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            first = seen[key]
+            raise ConfigError(
+                f"{key_node.start_mark.name}, line {key_node.start_mark.line + 1}, column "
+                f"{key_node.start_mark.column + 1}: duplicate key {key!r} (first given on line "
+                f"{first.line + 1}); keep one"
+            )
+        seen[key] = key_node.start_mark
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+                              _mapping_without_duplicates)
+
+
+def load_yaml_strict(path: str | Path) -> object:
+    """A YAML file's data; ConfigError with line and column on a syntax error or duplicate key."""
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return yaml.load(handle, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"
+        raise ConfigError(f"{path}, {where}: not valid YAML: {error.problem or error}") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+
+
+# --- names ------------------------------------------------------------------------------
+
+
+@cache
+def tiny_model_names() -> tuple[str, ...]:
+    """The built-in tiny model names, read from ``llm/tiny.py`` without importing it (its
+    torch and transformers imports take seconds, paid by every Snakemake start)."""
+    tree = ast.parse((_PACKAGE / "llm" / "tiny.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "TINY_MODELS":
+            return tuple(key.value for key in node.value.keys)
+    raise RuntimeError("glam_bench/llm/tiny.py no longer defines TINY_MODELS as a dict literal")
+
+
+def _light_module(relative: str) -> ModuleType:
+    """A module of the package loaded from its file alone, skipping its packages' __init__
+    (``glam_bench.agents`` imports torch and the envs; these settings modules need neither)."""
+    name = "glam_bench_checks_" + relative.replace("/", "_").removesuffix(".py")
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, _PACKAGE / relative)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses look their module up while being defined
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def check_model(name: str, models_dir: str, where: str) -> None:
+    """A model name the loader can mean: built-in, a Hub id (owner/name) or a local folder."""
+    if name in tiny_model_names() or HUB_ID.match(name) or Path(name).is_dir() \
+            or (Path(models_dir) / name).is_dir():
+        return
+    raise ConfigError(
+        f"{where}: unknown model {name!r}; use a built-in model ({', '.join(tiny_model_names())}), "
+        "a Hugging Face id such as google/flan-t5-large, or a local model folder"
+    )
+
+
+def check_env(env_id: str, where: str) -> None:
+    levels = _light_module("envs/registry.py").LEVELS
+    if env_id not in levels:
+        raise ConfigError(f"{where}: unknown environment {env_id!r}; BabyAI-Text levels are: "
+                          f"{', '.join(sorted(levels))}")
+
+
+def check_device(device: str, where: str) -> None:
+    """Refuse ``cuda`` on a machine without a usable CUDA device (torch imported only then)."""
+    if device != "cuda":
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        raise ConfigError(f"{where}: device is 'cuda' but no CUDA device is available here; "
+                          "set device: auto (or cpu), or run on a GPU machine")
+
+
+# --- the whole preset -------------------------------------------------------------------
+
+
+def _check_learner_settings(preset: dict, experiment: str, agent: str) -> None:
+    """Resolve the run's learner settings as the learner will, naming the experiment."""
+    config = resolve_run(preset, experiment, agent, preset["seeds"][0])
+    where = f"experiments/{experiment} ({agent})"
+    try:
+        if agent == "symbolic-ppo":
+            _light_module("agents/symbolic_ppo/config.py").from_run_config(config)
+        elif agent == "drrn":
+            _light_module("agents/drrn/config.py").from_run_config(config)
+        elif agent.startswith("bc-"):
+            _light_module("agents/bc/settings.py").BCSettings.from_run(config)
+    except ConfigError as error:
+        raise ConfigError(f"{where}: {error}") from None
+    check_model(config.model, config.models_dir, f"{where}: training/model")
+
+
+def check_preset(preset: dict, source: str = "preset") -> dict:
+    """Every check of this module on a schema-valid preset; ConfigError naming the key."""
+    name = preset["preset"]
+    if not SAFE_PRESET_NAME.match(name):
+        raise ConfigError(f"{source}: preset: {name!r} is not a safe name (it names files); "
+                          "use letters, digits, '.', '_' and '-' only, e.g. my-preset")
+    known = (*TRAINED_AGENTS, *REFERENCE_AGENTS)
+    for agent in preset.get("agent_training", {}) or {}:
+        if agent not in known:
+            raise ConfigError(f"{source}: agent_training/{agent}: unknown agent {agent!r}; "
+                              f"choose among {', '.join(known)}")
+    for experiment, spec in preset["experiments"].items():
+        check_env(spec["env"], f"{source}: experiments/{experiment}/env")
+        for agent in spec["agents"]:
+            _check_learner_settings(preset, experiment, agent)
+    return preset
+
+
+def run_devices(preset: dict) -> set[str]:
+    """The devices the preset's runs ask for."""
+    return {resolve_run(preset, experiment, agent, preset["seeds"][0]).device
+            for experiment, spec in preset["experiments"].items() for agent in spec["agents"]}

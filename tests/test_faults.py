@@ -1,0 +1,502 @@
+"""Fault injection (issue 15): each case re-run as a careful user would, and what must follow.
+
+Every case ends in either a complete result identical to an uninterrupted run,
+or a non-zero exit with one line naming the file or key -- never exit 0 with
+rows lost or numbers changed. Trained runs are shared through module fixtures
+(tiny-t5, ci scale, a few seconds each).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from glam_bench import cli
+from glam_bench.config import ConfigError, load_preset, resolve_run
+from glam_bench.runlock import RunLockedError, run_lock
+from glam_bench.runs import RunPaths
+
+REPO = Path(__file__).resolve().parents[1]
+CI = REPO / "workflows" / "config" / "ci.yaml"
+#: Columns that measure wall-clock time, the only ones allowed to differ between two runs.
+TIMING = {"fps", "duration"}
+RUN = ("mixed", "gflan", 1)
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    """``glam-bench ARGS`` in this process: (exit code, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli.main(list(args))
+        except SystemExit as exit_:  # argparse
+            code = exit_.code
+    return code, out.getvalue(), err.getvalue()
+
+
+def rows(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def numbers(path: Path) -> list[dict]:
+    """A log's rows without its wall-clock columns."""
+    return [{k: v for k, v in row.items() if k not in TIMING} for row in rows(path)]
+
+
+def write_preset(path: Path, root: Path, models: Path, **changes) -> Path:
+    """The ci preset with every folder under ``root`` and 3 updates for mixed/gflan."""
+    preset = yaml.safe_load(CI.read_text(encoding="utf-8"))
+    preset.update(work_dir=str(root / "work"), results_dir=str(root / "work" / "results"),
+                  figures_dir=str(root / "figures"), models_dir=str(models))
+    preset["experiments"]["mixed"]["training"]["total_frames"] = 48
+    for key, value in changes.items():
+        preset[key] = value
+    path.write_text(yaml.safe_dump(preset, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def train_args(preset: Path, *extra: str) -> list[str]:
+    experiment, agent, seed = RUN
+    return ["train", "--config", str(preset), "--experiment", experiment, "--agent", agent,
+            "--seed", str(seed), "--no-progress", *extra]
+
+
+def run_paths(root: Path) -> RunPaths:
+    return RunPaths.for_run(root / "work" / "results", root / "work", *RUN)
+
+
+def stop_after(preset: Path, updates: int) -> None:
+    """Train ``updates`` updates of the run, then stop as a killed job would."""
+    from glam_bench.agents.families import build_learner
+    from glam_bench.runs import seed_everything
+    from glam_bench.training import train
+
+    config = resolve_run(load_preset(preset), *RUN)
+    paths = RunPaths.for_run(config.results_dir, config.work_dir, *RUN)
+    seed_everything(config.seed)
+    learner = build_learner(config)
+    try:
+        train(config, paths, learner, progress=False, stop_after=updates)
+    finally:
+        learner.close()
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, models) -> dict:
+    """One uninterrupted run and one evaluation of it: {"root", "preset", "paths"}."""
+    root = tmp_path_factory.mktemp("reference")
+    preset = write_preset(root / "preset.yaml", root, models)
+    code, _, err = run_cli(*train_args(preset))
+    assert code == 0, err
+    paths = run_paths(root)
+    code, _, err = run_cli("evaluate", "--run", str(paths.results), "--test", "no_change",
+                           "--episodes", "4", "--num-envs", "2", "--no-progress")
+    assert code == 0, err
+    return {"root": root, "preset": preset, "paths": paths}
+
+
+@pytest.fixture()
+def killed(tmp_path, models) -> dict:
+    """A run of the same preset killed after update 2 of 3: {"preset", "paths"}."""
+    preset = write_preset(tmp_path / "preset.yaml", tmp_path, models)
+    stop_after(preset, 2)
+    return {"preset": preset, "paths": run_paths(tmp_path)}
+
+
+# --- 1. resume checks the logs against the checkpoint ----------------------------------------
+
+
+DAMAGES = {
+    "emptied": lambda p: p.write_text("", encoding="utf-8"),
+    "deleted": lambda p: p.unlink(),
+    "cut mid-line": lambda p: p.write_text(p.read_text(encoding="utf-8")[:-25], encoding="utf-8"),
+    "cut at a line": lambda p: p.write_text(
+        "".join(p.read_text(encoding="utf-8").splitlines(keepends=True)[:2]), encoding="utf-8"),
+    "row repeated": lambda p: p.write_text(
+        p.read_text(encoding="utf-8") + p.read_text(encoding="utf-8").splitlines(True)[-1],
+        encoding="utf-8"),
+}
+
+
+@pytest.mark.parametrize("log", ["train_log", "policy_log"])
+@pytest.mark.parametrize("damage", list(DAMAGES))
+def test_a_damaged_log_is_restored_from_the_checkpoint(killed, reference, damage, log):
+    paths = killed["paths"]
+    DAMAGES[damage](getattr(paths, log))
+    code, _, err = run_cli(*train_args(killed["preset"]))
+    assert code == 0, err
+    assert "restored it from the rows the checkpoint carries" in err
+    assert numbers(paths.train_log) == numbers(reference["paths"].train_log)
+    assert rows(paths.policy_log) == rows(reference["paths"].policy_log)
+    assert [int(r["update"]) for r in rows(paths.train_log)] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("damage", ["emptied", "deleted", "cut at a line"])
+def test_a_finished_runs_damaged_log_is_restored_by_a_rerun(killed, reference, damage):
+    """No update is left to rewrite the log: the restore itself must bring the rows back."""
+    paths = killed["paths"]
+    assert run_cli(*train_args(killed["preset"]))[0] == 0  # finish it
+    finished = paths.train_log.read_text(encoding="utf-8")
+    DAMAGES[damage](paths.train_log)
+    code, _, err = run_cli(*train_args(killed["preset"]))
+    assert code == 0 and "restored" in err
+    assert paths.train_log.read_text(encoding="utf-8") == finished
+    assert numbers(paths.train_log) == numbers(reference["paths"].train_log)
+
+
+def test_rows_past_the_checkpoint_are_dropped_quietly(killed, reference):
+    """A kill between a log write and its checkpoint leaves a row the resume writes again."""
+    paths = killed["paths"]
+    last = paths.train_log.read_text(encoding="utf-8").splitlines(keepends=True)[-1]
+    paths.train_log.write_text(paths.train_log.read_text(encoding="utf-8")
+                               + last.replace(",2,", ",3,", 1), encoding="utf-8")
+    code, _, err = run_cli(*train_args(killed["preset"]))
+    assert code == 0 and "restored" not in err
+    assert numbers(paths.train_log) == numbers(reference["paths"].train_log)
+
+
+def test_a_log_that_an_old_checkpoint_cannot_restore_is_refused_naming_it(killed):
+    paths = killed["paths"]
+    payload = torch.load(paths.checkpoint, weights_only=False)
+    del payload["logs"]  # as written before checkpoints carried the logs
+    torch.save(payload, paths.checkpoint)
+    DAMAGES["cut at a line"](paths.train_log)
+    code, _, err = run_cli(*train_args(killed["preset"]))
+    assert code == 2
+    assert str(paths.train_log) in err and "does not hold updates 1..2" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not paths.done.exists()
+
+
+def test_an_intact_log_resumes_under_an_old_checkpoint(killed, reference):
+    paths = killed["paths"]
+    payload = torch.load(paths.checkpoint, weights_only=False)
+    del payload["logs"]
+    torch.save(payload, paths.checkpoint)
+    code, _, err = run_cli(*train_args(killed["preset"]))
+    assert code == 0, err
+    assert numbers(paths.train_log) == numbers(reference["paths"].train_log)
+
+
+# --- 2. one training per run directory --------------------------------------------------------
+
+
+def test_a_second_training_into_a_held_run_dir_fails_at_once_naming_the_holder(killed):
+    paths = killed["paths"]
+    before = paths.train_log.read_text(encoding="utf-8")
+    with run_lock(paths.results):
+        code, _, err = run_cli(*train_args(killed["preset"]))
+    assert code == 2
+    assert f"process {os.getpid()}" in err and str(paths.results) in err
+    assert paths.train_log.read_text(encoding="utf-8") == before
+    assert not paths.done.exists()
+
+
+def test_a_dead_holders_lock_never_blocks(tmp_path):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom glam_bench.runlock import run_lock\n"
+         f"with run_lock({str(tmp_path)!r}):\n    print('held', flush=True)\n    time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert holder.stdout.readline().strip() == "held"
+    with pytest.raises(RunLockedError, match=f"process {holder.pid}"):
+        with run_lock(tmp_path):
+            pass
+    holder.send_signal(signal.SIGKILL)
+    holder.wait(timeout=30)
+    with run_lock(tmp_path):  # the kernel released it with the holder
+        pass
+
+
+# --- 3. the report checks what it reads ---------------------------------------------------------
+
+
+@pytest.fixture()
+def results(reference, tmp_path) -> Path:
+    """A results folder holding a copy of the reference run."""
+    target = tmp_path / "results" / "runs" / "mixed" / "gflan" / "seed-1"
+    shutil.copytree(reference["paths"].results, target)
+    return tmp_path / "results"
+
+
+def report(results: Path, out: Path, *extra: str) -> tuple[int, str, str]:
+    return run_cli("report", "--results", str(results), "--out", str(out), "--no-progress",
+                   "--only", "extra_task_kinds", *extra)
+
+
+def test_report_builds_from_a_finished_run(results, tmp_path):
+    code, out, err = report(results, tmp_path / "out")
+    assert code == 0, err
+    assert "built" in out or (tmp_path / "out" / "summary_tests.csv").is_file()
+
+
+def test_a_test_file_cut_at_a_line_boundary_is_refused(results, tmp_path):
+    csv_path = results / "runs" / "mixed" / "gflan" / "seed-1" / "tests" / "no_change.csv"
+    lines = csv_path.read_text(encoding="utf-8").splitlines(keepends=True)
+    csv_path.write_text("".join(lines[:3]), encoding="utf-8")  # header + 2 of 4 episodes
+    code, _, err = report(results, tmp_path / "out")
+    assert code == 2
+    assert str(csv_path) in err and "holds 2 episodes, but its evaluation recorded 4" in err
+    assert not (tmp_path / "out" / "summary_tests.csv").exists()
+
+
+def test_a_training_log_cut_at_a_line_boundary_is_refused(results, tmp_path):
+    log = results / "runs" / "mixed" / "gflan" / "seed-1" / "train_log.csv"
+    DAMAGES["cut at a line"](log)
+    code, _, err = report(results, tmp_path / "out")
+    assert code == 2 and str(log) in err and "done.json records updates 1..3" in err
+
+
+def test_runs_without_done_json_are_not_read(results, tmp_path):
+    (results / "runs" / "mixed" / "gflan" / "seed-1" / "done.json").unlink()
+    code, _, err = report(results, tmp_path / "out")
+    assert code == 2 and "no result files of finished runs" in err and "unfinished" in err
+
+
+@pytest.mark.parametrize("case", ["unknown preset", "empty folder"])
+def test_a_report_that_cannot_be_built_exits_non_zero(results, tmp_path, case):
+    if case == "unknown preset":
+        code, _, err = report(results, tmp_path / "out", "--preset", "nope")
+        assert "no results of preset 'nope'" in err and "ci" in err
+    else:
+        shutil.rmtree(results / "runs")
+        code, _, err = report(results, tmp_path / "out")
+    assert code == 2 and "Traceback" not in err
+
+
+def test_the_manifest_is_verified_when_reading_a_cache(results, tmp_path):
+    from glam_bench.cache import write_manifest
+
+    write_manifest(results, "ci")
+    for record in results.rglob("tests/*.json"):
+        record.unlink()  # the committed cache has no evaluation records: the manifest vouches
+    assert report(results, tmp_path / "out")[0] == 0
+    log = results / "runs" / "mixed" / "gflan" / "seed-1" / "tests" / "no_change.csv"
+    log.write_text(log.read_text(encoding="utf-8").replace(",1,", ",0,", 1), encoding="utf-8")
+    code, _, err = report(results, tmp_path / "out2")
+    assert code == 2 and str(log) in err and "sha256" in err
+
+
+# --- 4. threads recorded; the hand run is the pipeline's run -------------------------------------
+
+
+@pytest.mark.slow
+def test_the_readme_hand_run_reproduces_the_pipeline_bit_for_bit(reference, tmp_path, models):
+    """The README's `glam-bench train` (no --threads), in a fresh process with torch's default
+    thread count, against the pipeline's command (`--threads 1`, the reference run)."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    hand = next(line for line in readme.splitlines() if line.startswith("glam-bench train "))
+    assert "--threads" not in hand
+    preset = write_preset(tmp_path / "preset.yaml", tmp_path, models)
+    args = hand.split()[1:]
+    args[args.index("--config") + 1] = str(preset)
+    args[args.index("--experiment") + 1], args[args.index("--agent") + 1] = RUN[0], RUN[1]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("OMP_NUM_THREADS", None)
+    subprocess.run([sys.executable, "-m", "glam_bench.cli", *args, "--no-progress"], env=env,
+                   check=True, capture_output=True, timeout=600)
+    paths = run_paths(tmp_path)
+    assert numbers(paths.train_log) == numbers(reference["paths"].train_log)
+    assert rows(paths.policy_log) == rows(reference["paths"].policy_log)
+    environment = json.loads(paths.run_json.read_text())["environment"]
+    assert environment["torch_threads"] == 1
+
+
+def test_run_json_records_threads_and_library_versions(reference):
+    environment = json.loads(reference["paths"].run_json.read_text())["environment"]
+    assert environment["torch_threads"] == 1
+    for library in ("torch", "transformers", "numpy", "tokenizers", "gymnasium", "minigrid"):
+        assert environment[library] and environment[library] != "not installed"
+
+
+# --- 5. checks when the DAG is built, and the same in the CLI -------------------------------------
+
+
+def _bad(preset: dict, case: str) -> None:
+    """Break ``preset`` (a ci preset dict) as the issue's case ``case`` does."""
+    if case == "agent_training/symbolic_ppo":
+        preset["agent_training"]["symbolic_ppo"] = {"num_envs": 2}
+    elif case == "recurrence":
+        preset["agent_training"]["symbolic-ppo"]["symbolic_ppo"]["recurrence"] = 3
+    elif case == "env":
+        preset["experiments"]["mixed"]["env"] = "BabyAI-Text-Nowhere-v0"
+    elif case == "model":
+        preset["training"]["model"] = "tiny-t6"
+    elif case == "seeds":
+        preset["seeds"] = ["1"]
+    elif case == "text_fixes":
+        preset["training"]["text_fixes"] = "yes"
+    elif case == "preset name":
+        preset["preset"] = "ci/../../x"
+    elif case == "device":
+        preset["training"]["device"] = "cuda"
+
+
+#: case -> words the one-line message must hold (the key it names).
+BAD_PRESETS = {
+    "agent_training/symbolic_ppo": "agent_training/symbolic_ppo: unknown agent",
+    "recurrence": "multiple of recurrence (3)",
+    "env": "experiments/mixed/env: unknown environment 'BabyAI-Text-Nowhere-v0'",
+    "model": "unknown model 'tiny-t6'",
+    "seeds": "'seeds/0': '1' is not of type 'integer'",
+    "text_fixes": "'training/text_fixes': 'yes' is not of type 'boolean'",
+    "preset name": "preset: 'ci/../../x' is not a safe name",
+    "device": "device is 'cuda' but no CUDA device is available",
+}
+
+
+def bad_preset(tmp_path: Path, case: str) -> Path:
+    preset = yaml.safe_load(CI.read_text(encoding="utf-8"))
+    preset.update(work_dir=str(tmp_path / "work"), results_dir=str(tmp_path / "work" / "results"),
+                  figures_dir=str(tmp_path / "figures"))
+    _bad(preset, case)
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(preset, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def cli_refusal(preset: Path, case: str) -> str:
+    """The CLI's message for the bad preset (train refuses it before any work)."""
+    experiment, agent = ("mixed", "symbolic-ppo") if case == "recurrence" else ("mixed", "gflan")
+    code, _, err = run_cli("train", "--config", str(preset), "--experiment", experiment,
+                           "--agent", agent, "--seed", "1", "--no-progress")
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1, err
+    return err
+
+
+@pytest.mark.parametrize("case", list(BAD_PRESETS))
+def test_a_bad_preset_is_refused_by_the_cli_naming_the_key(tmp_path, case):
+    if case == "device" and torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    assert BAD_PRESETS[case] in cli_refusal(bad_preset(tmp_path, case), case)
+    assert not (tmp_path / "work" / "results").exists()
+
+
+@pytest.mark.parametrize("case", list(BAD_PRESETS))
+def test_a_bad_preset_stops_the_dag_naming_the_key(tmp_path, case):
+    if case == "device" and torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--configfile", str(bad_preset(tmp_path, case))],
+        cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert BAD_PRESETS[case] in result.stdout + result.stderr
+    assert not (tmp_path / "work").exists()  # nothing written (ci/../../x would be work/x.yaml)
+
+
+def test_a_duplicate_key_is_refused_with_its_line(tmp_path):
+    text = CI.read_text(encoding="utf-8").replace("seeds: [1]\n", "seeds: [1]\nseeds: [2]\n")
+    path = tmp_path / "dup.yaml"
+    path.write_text(text, encoding="utf-8")
+    line = text.splitlines().index("seeds: [2]") + 1
+    with pytest.raises(ConfigError, match=rf"line {line}, column 1: duplicate key 'seeds'"):
+        load_preset(path)
+    result = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--configfile", str(path)],
+                            cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert f"line {line}, column 1: duplicate key" in result.stdout + result.stderr
+
+
+def test_a_yaml_syntax_error_names_line_and_column(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("preset: ci\nseeds: [1\ntraining: {}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"broken.yaml, line \d+, column \d+: not valid YAML"):
+        load_preset(path)
+
+
+# --- 6. user errors are one line, bugs keep their traceback ---------------------------------------
+
+
+@pytest.mark.parametrize("args", [
+    ["play", "--episodes", "0"], ["play", "--episodes", "-3"],
+    ["evaluate", "--run", "x", "--test", "no_change", "--episodes", "0"],
+    ["evaluate", "--run", "x", "--test", "no_change", "--episodes", "-3"],
+    ["evaluate", "--run", "x", "--test", "no_change", "--num-envs", "0"],
+    ["train", "--config", "x", "--experiment", "e", "--agent", "a", "--seed", "-1"],
+])
+def test_bad_arguments_are_refused_by_the_parser(args):
+    code, _, err = run_cli(*args)
+    assert code == 2 and "must be a" in err and "Traceback" not in err
+
+
+def test_an_unwritable_evaluate_out_is_refused_before_any_episode(reference, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("", encoding="utf-8")
+    code, _, err = run_cli("evaluate", "--run", str(reference["paths"].results), "--test",
+                           "no_change", "--episodes", "100000", "--out", str(blocker / "x.csv"),
+                           "--no-progress")
+    assert code == 2 and f"{blocker} is a file" in err  # 100000 episodes would take hours
+
+
+def test_a_report_out_under_a_file_is_refused(results, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("", encoding="utf-8")
+    code, _, err = report(results, blocker / "out")
+    assert code == 2 and f"{blocker} is a file" in err
+
+
+def test_a_bug_keeps_its_traceback(monkeypatch):
+    def broken(args):
+        raise ValueError("a bug, not a user error")
+
+    monkeypatch.setattr(cli, "_play", broken)
+    with pytest.raises(ValueError, match="a bug"):
+        cli.main(["play"])
+
+
+# --- 7. paths ------------------------------------------------------------------------------------
+
+
+def test_evaluate_from_another_directory_finds_the_checkpoint(models, tmp_path, monkeypatch):
+    """run.json written by a run started with relative folders, as the pipeline does."""
+    project = tmp_path / "project"
+    project.mkdir()
+    preset = yaml.safe_load(CI.read_text(encoding="utf-8"))
+    preset.update(work_dir="work", results_dir="work/results", models_dir=str(models))
+    preset["experiments"]["mixed"]["training"]["total_frames"] = 16
+    (project / "p.yaml").write_text(yaml.safe_dump(preset), encoding="utf-8")
+    monkeypatch.chdir(project)
+    assert run_cli("train", "--config", "p.yaml", "--experiment", "mixed", "--agent", "gflan",
+                   "--seed", "1", "--no-progress")[0] == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    run_dir = project / "work" / "results" / "runs" / "mixed" / "gflan" / "seed-1"
+    code, _, err = run_cli("evaluate", "--run", str(run_dir), "--test", "no_change",
+                           "--episodes", "2", "--num-envs", "2", "--no-progress")
+    assert code == 0, err
+
+
+def test_stray_temporary_checkpoints_are_removed(killed):
+    paths = killed["paths"]
+    stray = paths.work / ".checkpoint.pt.k1ll3d.tmp"
+    stray.write_bytes(b"half a checkpoint")
+    log_stray = paths.results / ".train_log.csv.k1ll3d.tmp"
+    log_stray.write_text("half", encoding="utf-8")
+    assert run_cli(*train_args(killed["preset"]))[0] == 0
+    assert not stray.exists() and not log_stray.exists()
+
+
+def test_a_train_results_dir_under_a_file_is_refused_before_training(reference, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("", encoding="utf-8")
+    code, _, err = run_cli(*train_args(reference["preset"], "--results-dir", str(blocker / "r")))
+    assert code == 2 and f"{blocker} is a file" in err
