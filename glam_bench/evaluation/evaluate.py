@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from glam_bench.agents.families import build_agent, is_trained
+from glam_bench.cache import PROTOCOL_SUFFIX
 from glam_bench.config import RunConfig
 from glam_bench.errors import GlamBenchError
 from glam_bench.envs import env_seeds, make_vector_env
@@ -25,9 +26,6 @@ from glam_bench.evaluation.runner import run_episodes
 from glam_bench.evaluation.test_sets import get_test_set
 from glam_bench.results import write_csv
 from glam_bench.runs import CheckpointError, load_checkpoint, read_json, write_json
-
-#: Suffix of the file beside a test CSV that records its protocol.
-PROTOCOL_SUFFIX = ".protocol.json"
 
 
 class RunNotFinishedError(GlamBenchError, RuntimeError):
