@@ -76,6 +76,19 @@ def test_every_schema_training_default_is_the_run_config_default():
         assert fields[key].default == properties[key]["default"] == training_default(key), key
 
 
+def test_a_checkpoint_from_before_the_new_keys_still_resumes():
+    """Keys absent from a saved config had their default: only a real change restarts a run."""
+    from glam_bench.runs import changed_settings
+
+    current = RunConfig("e", "gflan", 1, "env").to_dict()
+    saved = {k: v for k, v in current.items()
+             if k not in ("pad_group_size", "non_pretrained_dropout", "french_goal",
+                          "monitoring_prompts")}
+    assert changed_settings(saved, current) == []
+    assert changed_settings(saved, {**current, "non_pretrained_dropout": True}) == [
+        "non_pretrained_dropout"]
+
+
 # --- Item 2: lamorel's pad grouping for raw_logits -----------------------------------------
 
 #: Candidate lengths in tiny-t5 tokens, ``</s>`` included (counted by hand: every action
