@@ -297,7 +297,7 @@ def test_captions_name_the_switches_of_the_runs_behind_a_figure(tmp_path):
     gflan = rows.iloc[:1]
     assert "the authors' translation" in fidelity.french_goal_text(settings, gflan)
     assert "grammatical" in fidelity.french_goal_text(settings, rows.iloc[1:])  # default
-    assert "the authors' 11" in fidelity.monitoring_text(settings, gflan)
+    assert "the authors' set" in fidelity.monitoring_text(settings, gflan)
     scoring = fidelity.scoring_text(settings, rows)
     assert "groups of 3" in scoring and "whole prompt" in scoring and "dropout on" in scoring
     protocol = fidelity.protocol_text(settings, protocols, rows)

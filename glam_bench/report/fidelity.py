@@ -28,7 +28,7 @@ SCORED_AGENTS = (*LLM_AGENTS, "zero-shot", *BC_AGENTS)
 _DEFAULTS = {f: RunConfig.__dataclass_fields__[f].default for f in SWITCHES}
 FRENCH_GOAL_WORDS = {"correct": "the suite's grammatical translation",
                      "authors": "the authors' translation (§D.4)"}
-MONITORING_WORDS = {"suite": "the suite's 11", "authors": "the authors' 11 (get_test_prompts)"}
+MONITORING_WORDS = {"suite": "the suite's set", "authors": "the authors' set (get_test_prompts)"}
 
 
 SETTINGS_COLUMNS = [*RUN_KEYS, *SWITCHES]
@@ -119,5 +119,5 @@ def french_goal_text(settings: pd.DataFrame, rows: pd.DataFrame) -> str:
 
 def monitoring_text(settings: pd.DataFrame, rows: pd.DataFrame) -> str:
     frame = _settings_of(settings, rows)
-    return ("monitoring prompts: "
+    return ("prompts: "
             + " / ".join(MONITORING_WORDS[v] for v in _values(frame, "monitoring_prompts")))
