@@ -4,10 +4,10 @@ Figures can be rebuilt without training from a small set of committed result
 files. The cache mirrors a preset's ``results_dir``
 (``runs/<experiment>/<agent>/seed-<seed>/``) but holds only the small files:
 ``run.json``, ``done.json``, ``train_log.csv``, ``policy_log.csv`` and
-``tests/*.csv`` with their ``tests/*.protocol.json`` -- never checkpoints. ``MANIFEST.json`` beside them records
-the preset, the git revision, the date, the machine and the sha256 of every
-file, so a damaged or hand-edited file is refused before a figure is drawn
-from it.
+``tests/*.csv`` with their ``tests/*.protocol.json`` -- never checkpoints.
+``MANIFEST.json`` beside them records the preset, the git revision, the date,
+the machine and the sha256 of every file, so a damaged or hand-edited file is
+refused before a figure is drawn from it.
 
 This module only uses the standard library: the Snakefile imports it to check
 the cache before any job starts.

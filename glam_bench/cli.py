@@ -177,9 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--num-envs", type=int, default=32)
     evaluate.add_argument("--out", help="CSV path; default: RUN/tests/TEST.csv")
     evaluate.add_argument("--task-sampling", choices=("episode", "instance"),
-                          help="task kind per episode or per env instance (§A.5); default: the run's")
+                          help="task kind per episode or per env instance (§A.5); "
+                               "default: the run's")
     evaluate.add_argument("--counting", choices=("per_env", "first_finished"), default="per_env",
-                          help="a quota per env, or the first N episodes to end as the authors (§D.1)")
+                          help="a quota per env, or the first N episodes to end, as the "
+                               "authors counted (§D.1)")
     evaluate.add_argument("--threads", type=int, help="torch CPU threads")
     evaluate.add_argument("--no-progress", action="store_true")
     evaluate.set_defaults(handler=_evaluate)

@@ -41,14 +41,15 @@ _GREEN_BALL_0 = ("A wall 2 step left, A purple key 1 step left and 2 steps forwa
                  "right and 5 steps forward, A green key 1 step right and 2 steps forward, A grey "
                  "ball 1 step right and 1 step forward, A green key 2 steps right and 4 steps "
                  "forward, A red box 2 steps right and 2 steps forward,")
-_PURPLE_DOOR_0 = ("You see a wall 3 steps forward, You see a wall 3 steps left, You see a yellow key "
-                  "1 step right and 1 step forward, You see a locked purple door 2 steps right and "
-                  "3 steps forward, You see a purple ball 3 steps right and 1 step forward, You see "
-                  "a green box 3 steps right, You see a purple key 2 steps left")
-_GREEN_BOX_0 = ("You see a wall 2 steps forward, You see a wall 2 steps left, You see a yellow ball "
-                "1 step left and 1 step forward, You see a green box 2 steps right")
-_BLUE_BALL_0 = ("You see a wall 3 steps forward, You see a wall 4 steps right, You see a purple key "
-                "2 steps forward, You see a red box 2 steps right, You see a blue ball 2 steps left")
+_PURPLE_DOOR_0 = ("You see a wall 3 steps forward, You see a wall 3 steps left, You see a "
+                  "yellow key 1 step right and 1 step forward, You see a locked purple door 2 "
+                  "steps right and 3 steps forward, You see a purple ball 3 steps right and 1 step "
+                  "forward, You see a green box 3 steps right, You see a purple key 2 steps left")
+_GREEN_BOX_0 = ("You see a wall 2 steps forward, You see a wall 2 steps left, You see a yellow "
+                "ball 1 step left and 1 step forward, You see a green box 2 steps right")
+_BLUE_BALL_0 = ("You see a wall 3 steps forward, You see a wall 4 steps right, You see a purple "
+                "key 2 steps forward, You see a red box 2 steps right, You see a blue ball 2 steps "
+                "left")
 
 #: The authors' 11 monitoring prompts after their header: (goal, [(observation, action)...]),
 #: the last action empty (it is the one the policy chooses). Text as in their code.
@@ -97,7 +98,8 @@ AUTHORS_MONITORING_PROMPTS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] 
     ("go to the red box after you pick up the blue ball", ((_BLUE_BALL_0, ""),)),
     ("pick up the green key then pick up the the red box", (
         ("You carry a green key, You see a wall 4 steps forward, You see a wall 4 steps left, You "
-         "see a red box 1 step left, You see a purple ball 2 steps left and 1 step forward", " "),)),
+         "see a red box 1 step left, You see a purple ball 2 steps left and 1 step forward",
+         " "),)),
 )
 #: The sets :func:`monitoring_prompts` offers (the run config's ``monitoring_prompts``).
 MONITORING_PROMPT_SETS: tuple[str, ...] = ("suite", "authors")
@@ -115,7 +117,7 @@ def authors_prompt(action_names: Sequence[str], goal: str,
 
 
 def monitoring_prompts(action_names: Sequence[str], which: str = "suite") -> list[str]:
-    """The 11 monitoring prompts of set ``which`` ("suite" or "authors"), listing ``action_names``."""
+    """The 11 monitoring prompts of set ``which`` ("suite", "authors"), listing ``action_names``."""
     if which == "suite":
         return [build_prompt(goal, [list(sentences)], [], action_names)
                 for goal, sentences, _ in MONITORING_SITUATIONS]

@@ -107,8 +107,8 @@ def prompt_table() -> pd.DataFrame:
 CAPTION = ("Table 2 of the paper (example prompts, §B.1, §D.4) beside the suite's own prompt "
            "builder and envs. Row 1 rebuilds the paper's example from its observations and "
            "actions and must be identical; the other rows are prompts the suite writes while "
-           "the BabyAI bot plays test env 0 of run seed 1 (French rows: 8) (§A.6), set beside the layout the "
-           "paper states. Newlines are shown as \\n.")
+           "the BabyAI bot plays test env 0 of run seed 1 (French rows: 8) (§A.6), set beside "
+           "the layout the paper states. Newlines are shown as \\n.")
 
 
 def _visible(text: str) -> str:
