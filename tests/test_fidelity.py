@@ -387,3 +387,20 @@ def test_the_ledger_check_catches_a_wrong_value_and_an_unknown_key():
     assert wrong != text and ledger_problems(wrong)
     unknown = text.replace("`training.french_goal`", "`training.french_goals`")
     assert any("not in the preset schema" in p for p in ledger_problems(unknown))
+
+
+# --- Item 7: Table 2 (example prompts) -------------------------------------------------------
+
+
+def test_table_2_rebuilds_the_paper_s_prompt_and_shows_both_french_goals(tmp_path):
+    from glam_bench.report import build, items
+    from glam_bench.report.prompt_table import PAPER_EXAMPLE, prompt_table, write_prompt_tables
+
+    table = prompt_table()
+    assert table["ours"][0] == PAPER_EXAMPLE and table["identical"][0] == "yes"
+    french = table[table["example"].str.contains("French")]["ours"].tolist()
+    assert "aller à la balle jaune" in french[0] and "aller à une balle jaune" in french[1]
+    assert "table_prompts" in items.TABLE_ITEMS and "table_prompts" in build._builders()
+    paths = write_prompt_tables(None, tmp_path)
+    assert [p.name for p in paths] == ["table_prompts.csv", "table_prompts.md", "table_prompts.tex"]
+    assert "| yes |" in (tmp_path / "table_prompts.md").read_text(encoding="utf-8")
