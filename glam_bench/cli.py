@@ -145,7 +145,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     _set_threads(args.threads)
     out = evaluate_run(args.run, args.test, args.episodes, num_envs=args.num_envs, out=args.out,
-                       progress=not args.no_progress)
+                       progress=not args.no_progress, task_sampling=args.task_sampling,
+                       counting=args.counting)
     print(f"wrote {out}")
     return 0
 
@@ -210,6 +211,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--episodes", type=_positive, default=1000)
     evaluate.add_argument("--num-envs", type=_positive, default=32)
     evaluate.add_argument("--out", help="CSV path; default: RUN/tests/TEST.csv")
+    evaluate.add_argument("--task-sampling", choices=("episode", "instance"),
+                          help="task kind per episode or per env instance (§A.5); "
+                               "default: the run's")
+    evaluate.add_argument("--counting", choices=("per_env", "first_finished"), default="per_env",
+                          help="a quota per env, or the first N episodes to end, as the "
+                               "authors counted (§D.1)")
     evaluate.add_argument("--threads", type=_positive, default=DEFAULT_THREADS,
                           help=f"torch CPU threads (default {DEFAULT_THREADS}, as in the pipeline)")
     evaluate.add_argument("--no-progress", action="store_true")

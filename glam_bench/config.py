@@ -37,6 +37,20 @@ class ConfigError(GlamBenchError, ValueError):
     """A preset or run request that cannot be used; the message says what and how to fix it."""
 
 
+def load_schema() -> dict:
+    return yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def training_default(key: str) -> Any:
+    """The ``default`` the preset schema declares for training key ``key``.
+
+    The schema is the one source of these defaults: :class:`RunConfig` takes
+    its field defaults from here, so a preset that leaves the key out and a
+    run config built in code mean the same thing (``docs/fidelity.md``).
+    """
+    return load_schema()["$defs"]["training"]["properties"][key]["default"]
+
+
 @dataclass(frozen=True)
 class PPOConfig:
     """PPO hyperparameters; defaults are the paper's (§C)."""
@@ -64,8 +78,17 @@ class RunConfig:
     env: str
     preset: str = "custom"
     model: str = "google/flan-t5-large"
-    scorer: str = "logprob"
+    scorer: str = training_default("scorer")
     append_eos: bool = True
+    #: raw_logits pads each group of this many (prompt, candidate) pairs to its longest
+    #: candidate, as lamorel's decoder minibatches did (§B.2, §H.8); None: the whole prompt.
+    pad_group_size: int | None = training_default("pad_group_size")
+    #: NPAE/NPA/NPE keep the model in train mode (dropout on), as the authors' code (§B.4).
+    non_pretrained_dropout: bool = training_default("non_pretrained_dropout")
+    #: French goal of the French tests: the suite's grammatical one or the authors' (§D.4).
+    french_goal: str = training_default("french_goal")
+    #: The prompts of policy_log.csv: the suite's 11 or the authors' 11 (§B.1, §G).
+    monitoring_prompts: str = training_default("monitoring_prompts")
     nbr_obs: int = 3
     action_space: str = "canonical"
     num_envs: int = 32
@@ -133,10 +156,6 @@ class RunConfig:
     @classmethod
     def load(cls, path: str | Path) -> RunConfig:
         return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
-
-
-def load_schema() -> dict:
-    return yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
 def validate_preset(preset: dict, source: str = "preset") -> dict:

@@ -86,7 +86,7 @@ def build_prompt(
         header, goal_words, goal = HEADER_EN, GOAL_EN, mission
     elif language == "fr":
         header, goal_words = HEADER_FR, GOAL_FR
-        goal = _french_goal(mission, french_goal)
+        goal = translate_goal_fr(mission, french_goal)
         action_names = [translate_action_fr(a) for a in action_names]
         actions_taken = [translate_action_fr(a) for a in actions_taken]
     else:
@@ -101,7 +101,12 @@ def build_prompt(
     return text
 
 
-def _french_goal(mission: str, french_goal: str) -> str:
+#: The French goals a preset may choose (``training.french_goal``, §D.4).
+FRENCH_GOALS = ("correct", "authors")
+
+
+def translate_goal_fr(mission: str, french_goal: str = "correct") -> str:
+    """The French goal of ``mission``: the suite's translation or the authors' (§D.4)."""
     if french_goal == "correct":
         return translate_mission_fr(mission)
     if french_goal == "authors":

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import importlib.metadata
 import io
 import json
@@ -217,8 +218,12 @@ def changed_settings(saved: dict[str, Any] | None, current: dict[str, Any]) -> l
     """Run-config keys whose values differ between a checkpoint's config and the current one."""
     if saved is None:  # a checkpoint from before configs were recorded: trust it
         return []
+    from glam_bench.config import RunConfig  # lazy: runs is imported by config's users
+
+    # a key added to RunConfig after the checkpoint was written had its default then
+    defaults = {f.name: f.default for f in dataclasses.fields(RunConfig)}
     keys = (set(saved) | set(current)) - set(RESUME_INSENSITIVE_KEYS)
-    return sorted(k for k in keys if saved.get(k) != current.get(k))
+    return sorted(k for k in keys if saved.get(k, defaults.get(k)) != current.get(k))
 
 
 def load_checkpoint(path: Path, config: dict[str, Any] | None = None) -> dict[str, Any] | None:

@@ -8,7 +8,10 @@ actions is the one that carries gradients in the update.
 
 The policy stays in eval mode: dropout off in rollouts and updates alike, so
 the PPO ratio is exactly 1 before the first step (lamorel's servers do not
-switch HF models to train mode either).
+switch HF models to train mode either). ``non_pretrained_dropout`` is the
+exception the authors' code made for the variants built from a config
+(NPAE, NPA, NPE): their model was never put in eval mode, so its dropout was
+active everywhere (§B.4).
 
 Data parallelism (``torchrun``, one process per GPU): rank 0 steps the envs
 and acts; the rollout is broadcast; every minibatch is split across ranks,
@@ -37,7 +40,7 @@ from glam_bench.devices import autocast, resolve_device
 from glam_bench.envs import env_seeds, make_vector_env
 from glam_bench.evaluation.runner import EpisodeTracker
 from glam_bench.evaluation.test_sets import TestSet
-from glam_bench.llm.heads import LLMPolicy
+from glam_bench.llm.heads import VARIANTS, LLMPolicy
 from glam_bench.llm.scoring import ScoringConfig
 from glam_bench.prompts import PromptMemory, apply_substitutions
 from glam_bench.rl.gae import compute_gae
@@ -57,11 +60,13 @@ class PromptBook:
     """
 
     def __init__(self, num_envs: int, nbr_obs: int, action_names: Sequence[str],
-                 language: str = "en", substitutions: Sequence[Mapping[str, str]] = ()):
+                 language: str = "en", substitutions: Sequence[Mapping[str, str]] = (),
+                 french_goal: str = "correct"):
         self.memories = [PromptMemory(nbr_obs) for _ in range(num_envs)]
         self.action_names = list(action_names)
         self.language = language
         self.substitutions = list(substitutions)
+        self.french_goal = french_goal
 
     def observe(self, observations: Mapping[str, Any]) -> list[str]:
         """Store each env's new observation and return each env's prompt."""
@@ -69,7 +74,8 @@ class PromptBook:
         for memory, mission, sentences in zip(self.memories, observations["mission"],
                                               observations["descriptions"]):
             memory.add_observation(sentences)
-            prompt = memory.prompt(mission, self.action_names, language=self.language)
+            options = {"french_goal": self.french_goal} if self.language == "fr" else {}
+            prompt = memory.prompt(mission, self.action_names, language=self.language, **options)
             if self.substitutions:
                 prompt = apply_substitutions(prompt, self.substitutions)
             prompts.append(prompt)
@@ -89,14 +95,31 @@ def sample_actions(logits: torch.Tensor, generator: torch.Generator) -> torch.Te
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
 
 
+def scoring_config(config: RunConfig) -> ScoringConfig:
+    """How a run scores candidates: scorer, ``</s>`` and raw_logits pad grouping (§B.2)."""
+    return ScoringConfig(scorer=config.scorer, append_eos=config.append_eos,
+                         pad_group_size=config.pad_group_size)
+
+
+def uses_dropout(config: RunConfig, variant: str) -> bool:
+    """Whether ``variant``'s model runs in train mode: the non-pretrained ones under
+    ``non_pretrained_dropout``, as the authors' code left them (§B.4)."""
+    return config.non_pretrained_dropout and not VARIANTS[variant].pretrained
+
+
 def build_policy(config: RunConfig, variant: str, device: torch.device) -> LLMPolicy:
-    """The LLM policy of a run; weights are read offline from ``config.models_dir``."""
-    return LLMPolicy.from_pretrained(
+    """The LLM policy of a run; weights are read offline from ``config.models_dir``.
+
+    The model is in eval mode, or in train mode (dropout active in acting,
+    updates, monitoring and tests alike) when :func:`uses_dropout` says so.
+    """
+    policy = LLMPolicy.from_pretrained(
         config.model, variant, n_actions=len(ACTION_SPACES[config.action_space]),
-        scoring=ScoringConfig(scorer=config.scorer, append_eos=config.append_eos),
+        scoring=scoring_config(config),
         head_hidden=config.value_head_hidden, models_dir=config.models_dir,
         seed=config.seed, device=device,
     )
+    return policy.train(uses_dropout(config, variant))
 
 
 @torch.no_grad()
@@ -210,7 +233,7 @@ class LLMPPOLearner(Learner):
                                           betas=ppo.adam_betas, eps=ppo.adam_eps)
         self.action_generator = torch.Generator().manual_seed(config.seed)
         self.minibatch_generator = torch.Generator().manual_seed(config.seed + 1)
-        self.monitor_prompts = monitoring_prompts(self.candidates)
+        self.monitor_prompts = monitoring_prompts(self.candidates, config.monitoring_prompts)
         self.vector_env: VectorEnv | None = None
         if self.rank == 0:
             self._start_envs()
@@ -316,12 +339,13 @@ class LLMAgent(Agent):
     """An LLM policy acting with sampled actions (as the paper tested, §D.1)."""
 
     def __init__(self, policy: LLMPolicy, num_envs: int, nbr_obs: int, test_set: TestSet,
-                 training_actions: Sequence[str], seed: int, device: torch.device, name: str):
+                 training_actions: Sequence[str], seed: int, device: torch.device, name: str,
+                 french_goal: str = "correct"):
         super().__init__(num_envs)
         self.policy, self.device, self.name = policy, device, name
         self.candidates = list(test_set.action_names or training_actions)
         self.book = PromptBook(num_envs, nbr_obs, self.candidates, test_set.language,
-                               test_set.substitutions)
+                               test_set.substitutions, french_goal)
         self.generator = torch.Generator().manual_seed(seed)
 
     @torch.no_grad()
@@ -360,6 +384,7 @@ def policy_agent(config: RunConfig, variant: str, learner_state: dict | None,
     if learner_state is not None:
         policy.load_state_dict(learner_state["policy"])
     agent = LLMAgent(policy, vector_env.num_envs, config.nbr_obs, test_set,
-                     ACTION_SPACES[config.action_space], seed, device, config.agent)
+                     ACTION_SPACES[config.action_space], seed, device, config.agent,
+                     config.french_goal)
     agent.model = config.model
     return agent

@@ -5,6 +5,12 @@ actions, as the paper did. The run's agent is rebuilt from its final
 checkpoint; zero-shot, random and bot runs have none. The output path and
 the device are checked before any episode runs; the episode count is recorded
 beside the CSV (``results.write_episode_record``) for the report to check.
+
+The test protocol is the preset's ``evaluation`` block: ``task_sampling``
+(one task kind per episode or per env instance, §A.5; by default the run's
+own) and ``counting`` (a quota per env, or the first N episodes to end as
+the authors counted, §D.1). Both are written beside the CSV in
+``<test>.protocol.json`` so figures can say which protocol they show.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from glam_bench.agents.families import build_agent, is_trained
+from glam_bench.cache import PROTOCOL_SUFFIX
 from glam_bench.config import RunConfig
 from glam_bench.errors import GlamBenchError
 from glam_bench.envs import env_seeds, make_vector_env
@@ -21,7 +28,7 @@ from glam_bench.evaluation.runner import run_episodes
 from glam_bench.evaluation.test_sets import get_test_set
 from glam_bench.preset_checks import check_device
 from glam_bench.results import check_output_path, write_csv, write_episode_record
-from glam_bench.runs import CheckpointError, checkpoint_of, load_checkpoint, read_json
+from glam_bench.runs import CheckpointError, checkpoint_of, load_checkpoint, read_json, write_json
 
 
 class RunNotFinishedError(GlamBenchError, RuntimeError):
@@ -50,9 +57,19 @@ def learner_state(run_dir: Path, run: dict, config: RunConfig) -> dict | None:
     return payload["learner"]
 
 
+def protocol_path(csv_path: str | Path) -> Path:
+    """Where the test protocol of a test CSV is recorded: ``<test>.protocol.json`` beside it."""
+    csv_path = Path(csv_path)
+    return csv_path.with_name(csv_path.stem + PROTOCOL_SUFFIX)
+
+
 def evaluate_run(run_dir: str | Path, test: str, episodes: int, num_envs: int = 32,
-                 out: str | Path | None = None, progress: bool = True) -> Path:
-    """Play ``episodes`` test episodes of ``test`` with the run's agent; write and return the CSV."""
+                 out: str | Path | None = None, progress: bool = True,
+                 task_sampling: str | None = None, counting: str = "per_env") -> Path:
+    """Play ``episodes`` test episodes of ``test`` with the run's agent; write and return the CSV.
+
+    ``task_sampling`` None means the run's own ``task_sampling``.
+    """
     run_dir = Path(run_dir)
     test_set = get_test_set(test)
     out = Path(out) if out is not None else run_dir / "tests" / f"{test}.csv"
@@ -62,11 +79,14 @@ def evaluate_run(run_dir: str | Path, test: str, episodes: int, num_envs: int = 
     state = learner_state(run_dir, run, config)
     num_envs = min(num_envs, episodes)
     env_id = test_set.env_for(config.env)
-    vector_env = make_vector_env(env_id, num_envs, text_fixes=config.text_fixes)
+    task_sampling = task_sampling or config.task_sampling
+    vector_env = make_vector_env(env_id, num_envs, text_fixes=config.text_fixes,
+                                 task_sampling=task_sampling)
     try:
         agent = build_agent(config, state, vector_env, test_set, config.seed)
         finished = run_episodes(vector_env, agent, episodes,
-                                env_seeds(config.seed, num_envs, "test"), progress=progress)
+                                env_seeds(config.seed, num_envs, "test"), progress=progress,
+                                counting=counting)
     finally:
         vector_env.close()
     frame = pd.DataFrame({
@@ -81,4 +101,6 @@ def evaluate_run(run_dir: str | Path, test: str, episodes: int, num_envs: int = 
     })
     write_episode_record(out, len(frame), test)  # first: a CSV never outlives a stale record
     write_csv(out, frame, "episodes")
+    write_json(protocol_path(out), {"task_sampling": task_sampling, "counting": counting,
+                                    "episodes": episodes, "num_envs": num_envs})
     return out

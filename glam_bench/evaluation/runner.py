@@ -67,6 +67,10 @@ def _as_list(values: Any, n: int, default: list | None = None) -> list:
     return list(values)
 
 
+#: How test episodes are counted (the preset's ``evaluation.counting``).
+COUNTING_MODES: tuple[str, ...] = ("per_env", "first_finished")
+
+
 def run_episodes(
     vector_env: VectorEnv,
     agent: Agent,
@@ -75,22 +79,37 @@ def run_episodes(
     on_step: Callable[[Mapping[str, Any], np.ndarray], None] | None = None,
     on_episode: Callable[[Episode], None] | None = None,
     progress: bool = True,
+    counting: str = "per_env",
 ) -> list[Episode]:
-    """Run ``num_episodes`` episodes, split evenly over the envs, and return them.
+    """Run ``num_episodes`` episodes and return them; ``counting`` says which ones count.
 
-    Env i runs a fixed quota of episodes (its first ``num_episodes // n``, plus
-    one for the first ``num_episodes % n`` envs); episodes beyond an env's quota
-    are discarded. This keeps the result independent of timing and free of
-    the bias towards short episodes that "stop at the first N finished" has.
-    Envs whose quota is filled keep stepping with the others; ``agent.counted_envs``
-    tells the agent which envs still count, so it may skip the work for the rest.
-    ``on_step(observations, actions)`` sees every step and ``on_episode(episode)``
-    every counted episode as it ends (``glam-bench play`` narrates with them).
+    ``"per_env"`` (default): env i runs a fixed quota of episodes (its first
+    ``num_episodes // n``, plus one for the first ``num_episodes % n`` envs);
+    episodes beyond an env's quota are discarded. This keeps the result
+    independent of timing and free of the bias towards short episodes.
     Returned episodes are ordered by env, then by episode within the env.
+
+    ``"first_finished"``: the first ``num_episodes`` episodes to end, across
+    all envs, as the authors' tests counted them (§D.1). Envs that draw short
+    (often successful, often easy-kind) episodes contribute more of them.
+    Episodes ending on the same step are taken in env order; the returned
+    list is in the order they ended.
+
+    Envs that no longer count keep stepping with the others;
+    ``agent.counted_envs`` tells the agent which envs still count, so it may
+    skip the work for the rest. ``on_step(observations, actions)`` sees every
+    step and ``on_episode(episode)`` every counted episode as it ends
+    (``glam-bench play`` narrates with them).
     """
+    if counting not in COUNTING_MODES:
+        raise ValueError(f"unknown counting {counting!r}; choose one of {COUNTING_MODES}")
     n = vector_env.num_envs
-    quota = [num_episodes // n + (1 if i < num_episodes % n else 0) for i in range(n)]
+    if counting == "per_env":
+        quota = [num_episodes // n + (1 if i < num_episodes % n else 0) for i in range(n)]
+    else:
+        quota = [num_episodes] * n
     done_per_env: list[list[Episode]] = [[] for _ in range(n)]
+    in_order: list[Episode] = []
     observations, infos = vector_env.reset(seed=seeds)
     tracker = EpisodeTracker(n, infos.get("task_kind"))
     for i in range(n):
@@ -106,13 +125,18 @@ def run_episodes(
         observations, rewards, terminated, truncated, infos = vector_env.step(actions)
         for episode in tracker.step(rewards, terminated, truncated, infos):
             agent.reset(episode.env_index)
-            if len(done_per_env[episode.env_index]) < quota[episode.env_index]:
-                done_per_env[episode.env_index].append(episode)
+            done = done_per_env[episode.env_index]
+            if len(done) < quota[episode.env_index] and len(in_order) < num_episodes:
+                done.append(episode)
+                in_order.append(episode)
                 bar.update(1)
                 if on_episode is not None:
                     on_episode(episode)
-            counted[episode.env_index] = len(done_per_env[episode.env_index]) < quota[
-                episode.env_index]
+            counted[episode.env_index] = len(done) < quota[episode.env_index]
+        if len(in_order) >= num_episodes:
+            counted[:] = False
     agent.counted_envs = None
     bar.close()
+    if counting == "first_finished":
+        return in_order
     return [episode for done in done_per_env for episode in done]

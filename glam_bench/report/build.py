@@ -19,6 +19,7 @@ from tqdm import tqdm
 from glam_bench.report import items, stats
 from glam_bench.report.data import ReportData, ReportError, load_report_data, unfinished_runs
 from glam_bench.report.figures import FIGURES
+from glam_bench.report.prompt_table import write_prompt_tables
 from glam_bench.report.summaries import write_summaries
 from glam_bench.report.tables import write_generalisation_tables
 
@@ -60,6 +61,7 @@ def _builders() -> dict[str, Callable[[ReportData, Path], list[Path]]]:
 
     builders = {name: figure(name) for name in items.FIGURE_ITEMS}
     builders["table_generalisation"] = write_generalisation_tables
+    builders["table_prompts"] = write_prompt_tables
     return builders
 
 

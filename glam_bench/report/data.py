@@ -25,7 +25,7 @@ import pandas as pd
 
 from glam_bench.cache import MANIFEST_NAME, verify_manifest
 from glam_bench.errors import GlamBenchError
-from glam_bench.report import stats
+from glam_bench.report import fidelity, stats
 from glam_bench.report.items import Need, Series
 from glam_bench.results import SCHEMAS, ResultFileError, read_results, recorded_episodes
 
@@ -134,6 +134,11 @@ class ReportData:
     episodes: pd.DataFrame
     policy: pd.DataFrame
     n_resamples: int = stats.BOOTSTRAP_RESAMPLES
+    #: Fidelity switches of each run and test protocols (``report.fidelity``), for captions.
+    settings: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=fidelity.SETTINGS_COLUMNS))
+    protocols: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=fidelity.PROTOCOL_COLUMNS))
     bootstrap_seed: int = stats.BOOTSTRAP_SEED
     _curves: dict = field(default_factory=dict, repr=False)
 
@@ -269,4 +274,6 @@ def load_report_data(
         policy=frames["policy_log"],
         n_resamples=n_resamples,
         bootstrap_seed=bootstrap_seed,
+        settings=fidelity.read_run_settings(results_dir, preset),
+        protocols=fidelity.read_protocols(results_dir),
     )

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure, SubFigure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from glam_bench.report import items, plotting, stats
+from glam_bench.report import fidelity, items, plotting, stats
 from glam_bench.report.data import ReportData
 from glam_bench.report.items import CurveStudy, Panel, Series
 from glam_bench.report.paper import paper_value, paper_values
@@ -80,10 +80,17 @@ def _paper_points_note(data: ReportData, study: CurveStudy) -> str:
             f"({plotting.format_frames(last)}) and are not shown.")
 
 
+def _switches(data: ReportData, rows: pd.DataFrame) -> list[str]:
+    """The footer line naming the LLM switches behind ``rows`` (none for non-LLM figures)."""
+    text = fidelity.scoring_text(data.settings, rows)
+    return [text] if text else []
+
+
 def _curve_footer(data: ReportData, study: CurveStudy) -> list[str]:
     """Footer of a curve figure: our data, the paper's sources, paper points not shown."""
     secondary = len(paper_values(study.name, version=None)) > 0
     lines = [plotting.runs_footer(_series_rows(data, study), study.frame_limit),
+             *_switches(data, _series_rows(data, study)),
              plotting.paper_footer(secondary=secondary, figure=False)]
     return [line for line in (*lines, _paper_points_note(data, study)) if line]
 
@@ -161,7 +168,8 @@ def q1_mixed_curves(data: ReportData, out_dir: Path) -> Figure:
 def _variable_study(data: ReportData, study: CurveStudy,
                     footer_note: str) -> tuple[Figure, dict[str, Axes]]:
     """SE vs the study's variable, and one curve panel per setting plus a comparison (§E.5)."""
-    footer = [plotting.runs_footer(_series_rows(data, study), study.frame_limit), footer_note]
+    footer = [plotting.runs_footer(_series_rows(data, study), study.frame_limit),
+              *_switches(data, _series_rows(data, study)), footer_note]
     fig, body = plotting.new_figure(15, 8.6, footer)
     axes = body.subplot_mosaic([["se", "p0", "p1"], ["se", "p2", "p3"]])
     body.suptitle(study.title, fontsize=12)
@@ -271,7 +279,12 @@ def _generalisation_panel(ax: Axes, data: ReportData, panel: Panel) -> None:
 
 def q2q3_generalisation(data: ReportData, out_dir: Path) -> Figure:
     """Q2/Q3 (§E.3): panels (a)–(f), light bars = reference, labels = relative change in %."""
-    footer = [plotting.episodes_footer(_need_rows(data, "q2q3_generalisation")),
+    rows = _need_rows(data, "q2q3_generalisation")
+    french = rows[rows["test"] == "french"]
+    footer = [plotting.episodes_footer(rows),
+              fidelity.protocol_text(data.settings, data.protocols, rows),
+              *_switches(data, rows),
+              f"(f) {fidelity.french_goal_text(data.settings, french)}",
               "Light bars: the agent's own reference — (a) Training tasks for (b), (c), (e); "
               "English GoToLocal for (f). Bold labels: our relative change vs that reference "
               "(value for (a), (d)); grey labels: the paper's printed change.",
@@ -299,6 +312,8 @@ def q4_online_vs_bc(data: ReportData, out_dir: Path) -> Figure:
     rows = pd.concat([data.test_rows(s.experiment, s.agent, spec.test) for s in spec.series])
     bot = paper_values(spec.name, agent="bot")
     footer = [plotting.episodes_footer(rows),
+              fidelity.protocol_text(data.settings, data.protocols, rows),
+              *_switches(data, rows),
               plotting.paper_footer(secondary=len(bot) > 0, figure=False)]
     fig, body = plotting.new_figure(7, 5.4, footer)
     ax = body.add_subplot()
@@ -388,7 +403,9 @@ def appendix_policy_evolution(data: ReportData, out_dir: Path) -> Figure:
     actions = list(pd.unique(rows["action"]))  # in logged order
     ncols = 3
     nrows = math.ceil((len(prompts) + 1) / ncols)
-    footer = [plotting.policy_footer(rows), plotting.paper_footer(figure=False)]
+    footer = [f"{plotting.policy_footer(rows)} · "
+              f"{fidelity.monitoring_text(data.settings, rows)}",
+              *_switches(data, rows), plotting.paper_footer(figure=False)]
     fig, body = plotting.new_figure(12, 2.4 * nrows + 0.8, footer)
     axes = body.subplots(nrows, ncols, sharex=True, sharey=True).ravel()
     colours = {a: f"C{i % 10}" for i, a in enumerate(actions)}
@@ -456,7 +473,9 @@ def extra_task_kinds(data: ReportData, out_dir: Path) -> Figure:
     nrows = math.ceil(len(agents) / ncols)
     cells = ("cells: success rate per task kind, per seed then averaged over seeds; "
              "– : not tested")
-    footer = [plotting.episodes_footer(rows, cells), plotting.paper_footer(figure=False)]
+    footer = [plotting.episodes_footer(rows, cells),
+              fidelity.protocol_text(data.settings, data.protocols, rows),
+              *_switches(data, rows), plotting.paper_footer(figure=False)]
     height = (0.28 * len(tests) + 1.6) * nrows + 0.8
     fig, body = plotting.new_figure(4.4 * ncols + 1.6, height, footer)
     axes = body.subplots(nrows, ncols, squeeze=False).ravel()

@@ -312,7 +312,7 @@ FIGURE_ITEMS: tuple[str, ...] = (
     "extra_scorer_comparison",
     "extra_task_kinds",
 )
-TABLE_ITEMS: tuple[str, ...] = ("table_generalisation",)
+TABLE_ITEMS: tuple[str, ...] = ("table_generalisation", "table_prompts")
 
 
 def agent_label(agent: str) -> str:
@@ -381,6 +381,8 @@ def item_needs(item: str) -> list[Need]:
                 for s in ONLINE_VS_BC.series]
     if item == "appendix_policy_evolution":
         return [Need("policy_log", POLICY_EVOLUTION.experiment, POLICY_EVOLUTION.agent)]
+    if item == "table_prompts":
+        return []  # drawn from the prompt builder and the envs, no result file
     if item == "extra_task_kinds":
         return [Need("episodes", TASK_KIND_EXPERIMENT, a, "no_change") for a in TRAINED_AGENTS]
     raise KeyError(f"unknown report item {item!r}")

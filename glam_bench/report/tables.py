@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from glam_bench.report import items, stats
+from glam_bench.report import fidelity, items, stats
 from glam_bench.report.data import ReportData
 from glam_bench.report.paper import paper_values
 from glam_bench.results import atomic_open
@@ -135,10 +135,14 @@ def to_latex(table: pd.DataFrame, caption: str) -> str:
 def _caption(data: ReportData, table: pd.DataFrame) -> str:
     presets = ", ".join(sorted(data.episodes["preset"].astype(str).unique()))
     episodes = pd.concat([table["episodes_min"], table["episodes_max"]])
+    french = data.episodes[data.episodes["test"] == "french"]
     return (f"Generalisation tests (preset {presets}; {stats.count_range(table['n_seeds'])} "
             f"seeds, {stats.count_range(episodes)} episodes per seed). Ours: mean over seeds "
             "± 2.576 sd/sqrt(n) (99% CI, D.1) and IQM with a stratified-bootstrap 99% CI. "
-            "Paper values measured on the published figure (FIG-v2 / FIG-v1), ±0.005.")
+            "Paper values measured on the published figure (FIG-v2 / FIG-v1), ±0.005. "
+            f"{fidelity.protocol_text(data.settings, data.protocols, data.episodes)}. "
+            f"{fidelity.scoring_text(data.settings, data.episodes)}. "
+            f"{fidelity.french_goal_text(data.settings, french)}.")
 
 
 def write_generalisation_tables(data: ReportData, out_dir: Path) -> list[Path]:

@@ -102,6 +102,11 @@ FIGURES = config["figures_dir"]
 USE_CACHE = bool(config["use_cached_results"])
 EPISODES = int(config["evaluation"]["episodes"])
 EVAL_ENVS = int(config["evaluation"].get("num_envs", 32))
+#: The test protocol (§A.5, §D.1): counting, and task sampling (absent: each run's own).
+EVAL_COUNTING = config["evaluation"].get("counting", "per_env")
+EVAL_TASK_SAMPLING = config["evaluation"].get("task_sampling")
+EVAL_PROTOCOL = f"--counting {EVAL_COUNTING}" + (
+    f" --task-sampling {EVAL_TASK_SAMPLING}" if EVAL_TASK_SAMPLING else "")
 SEEDS = [int(s) for s in config["seeds"]]
 EXPERIMENTS = config["experiments"]
 

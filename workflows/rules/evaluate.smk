@@ -14,6 +14,7 @@ rule evaluate_llm:
         run=run_directory,
         episodes=EPISODES,
         num_envs=EVAL_ENVS,
+        protocol=EVAL_PROTOCOL,
     log:
         log_file("evaluate_llm", TEST_WILDCARDS),
     benchmark:
@@ -28,7 +29,8 @@ rule evaluate_llm:
     shell:
         logged(
             "python -m glam_bench.cli evaluate --run {params.run:q} --test {wildcards.test:q} "
-            "--episodes {params.episodes} --num-envs {params.num_envs} --out {output.csv:q} "
+            "--episodes {params.episodes} --num-envs {params.num_envs} {params.protocol} "
+            "--out {output.csv:q} "
             "--threads {threads} --no-progress"
         )
 
@@ -43,6 +45,7 @@ rule evaluate_baseline:
         run=run_directory,
         episodes=EPISODES,
         num_envs=EVAL_ENVS,
+        protocol=EVAL_PROTOCOL,
     log:
         log_file("evaluate_baseline", TEST_WILDCARDS),
     benchmark:
@@ -57,6 +60,7 @@ rule evaluate_baseline:
     shell:
         logged(
             "python -m glam_bench.cli evaluate --run {params.run:q} --test {wildcards.test:q} "
-            "--episodes {params.episodes} --num-envs {params.num_envs} --out {output.csv:q} "
+            "--episodes {params.episodes} --num-envs {params.num_envs} {params.protocol} "
+            "--out {output.csv:q} "
             "--threads {threads} --no-progress"
         )

@@ -57,7 +57,7 @@ rule draw_tables:
     input:
         ALL_DONE + ALL_TESTS,
     output:
-        [report(f, caption="../report/table_generalisation.rst", category="Tables",
+        [report(f, caption=f"../report/{item}.rst", category="Tables",
                 subcategory=PRESET)
          for item in FRESH_TABLES for f in table_files(item) if f.endswith(".md")]
         + [f for item in FRESH_TABLES for f in table_files(item) if not f.endswith(".md")]
@@ -111,7 +111,7 @@ if CACHE_MANIFEST is not None:
                     category="Figures", subcategory=f"cached {CACHE_PRESET}")
              for item in CACHED_FIGURES for f in figure_files(item) if f.endswith(".png")]
             + [f for item in CACHED_FIGURES for f in figure_files(item) if f.endswith(".pdf")]
-            + [report(f, caption="../report/table_generalisation.rst", category="Tables",
+            + [report(f, caption=f"../report/{item}.rst", category="Tables",
                       subcategory=f"cached {CACHE_PRESET}") if f.endswith(".md") else f
                for item in CACHED_TABLES for f in table_files(item)]
             + [report(f, caption="../report/summaries.rst", category="Summaries",

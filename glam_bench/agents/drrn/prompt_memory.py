@@ -71,8 +71,10 @@ class EnvPrompts:
         faithful_missing_first_obs: bool = False,
         language: str = "en",
         substitutions: Sequence[Mapping[str, str]] = (),
+        french_goal: str = "correct",
     ):
         self.action_names = tuple(action_names)
+        self.french_goal = french_goal
         self.faithful_missing_first_obs = faithful_missing_first_obs
         self.language = language
         self.substitutions = tuple(substitutions)
@@ -102,9 +104,11 @@ class EnvPrompts:
 
     def prompts(self, missions: Sequence[str]) -> list[str]:
         """The prompt of every env, rewritten by the test substitutions if any (§D.1)."""
+        options = {"french_goal": self.french_goal} if self.language == "fr" else {}
         return [
             apply_substitutions(
-                memory.prompt(mission, self.action_names, language=self.language), self.substitutions
+                memory.prompt(mission, self.action_names, language=self.language, **options),
+                self.substitutions,
             )
             for memory, mission in zip(self.memories, missions)
         ]

@@ -214,12 +214,13 @@ class DRRNAgent(Agent):
         substitutions: Sequence[Mapping[str, str]] = (),
         faithful_missing_first_obs: bool = False,
         seed: int = 0,
+        french_goal: str = "correct",
     ):
         super().__init__(num_envs)
         self.learner = learner
         self.tokenizer = tokenizer
         self.prompts = EnvPrompts(num_envs, nbr_obs, action_names, language=language,
-                                  substitutions=substitutions,
+                                  substitutions=substitutions, french_goal=french_goal,
                                   faithful_missing_first_obs=faithful_missing_first_obs)
         self.candidates = tokenizer.encode_batch(list(action_names))
         self.generator = torch.Generator().manual_seed(seed)
@@ -253,4 +254,5 @@ def build_agent(config: RunConfig, learner_state: dict, vector_env: VectorEnv, t
         learner, tokenizer, vector_env.num_envs, action_names, nbr_obs=drrn_config.nbr_obs,
         language=test_set.language, substitutions=test_set.substitutions,
         faithful_missing_first_obs=drrn_config.faithful_missing_first_obs, seed=seed,
+        french_goal=config.french_goal,
     )

@@ -52,7 +52,7 @@ from glam_bench.devices import resolve_device
 from glam_bench.envs import env_seeds, make_vector_env
 from glam_bench.evaluation.runner import Episode, EpisodeTracker
 from glam_bench.evaluation.test_sets import TestSet
-from glam_bench.prompts import apply_substitutions, translate_mission_fr
+from glam_bench.prompts import apply_substitutions, translate_goal_fr
 from glam_bench.rl.rewards import scale_rewards
 from glam_bench.training import Learner, UpdateResult
 from glam_bench.vocabulary import ACTION_SPACES
@@ -188,9 +188,11 @@ class SymbolicPPOAgent(Agent):
         language: str = "en",
         seed: int = 0,
         device: torch.device | str = "cpu",
+        french_goal: str = "correct",
     ):
         super().__init__(num_envs)
         self.network = model.eval()
+        self.french_goal = french_goal
         self.vocab = vocab
         self.vocab.frozen = True  # unseen test words read as the unknown id
         self.substitutions = tuple(substitutions)
@@ -202,7 +204,7 @@ class SymbolicPPOAgent(Agent):
     def read_mission(self, mission: str) -> str:
         """The mission as this test shows it: translated if French, then rewritten (§D.1)."""
         if self.language == "fr":
-            mission = translate_mission_fr(mission)
+            mission = translate_goal_fr(mission, self.french_goal)
         return apply_substitutions(mission, self.substitutions, protect_header=False)
 
     @torch.no_grad()
@@ -238,4 +240,5 @@ def build_agent(config: RunConfig, learner_state: dict, vector_env: VectorEnv, t
     vocab = MissionVocab(model_config.max_vocab)
     vocab.load_state_dict(learner_state["vocab"])
     return SymbolicPPOAgent(model, vocab, vector_env.num_envs, substitutions=test_set.substitutions,
-                            language=test_set.language, seed=seed, device=device)
+                            language=test_set.language, seed=seed, device=device,
+                            french_goal=config.french_goal)
