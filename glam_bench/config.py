@@ -73,6 +73,8 @@ class RunConfig:
     text_fixes: bool = False
     task_sampling: str = "episode"
     device: str = "auto"
+    #: fp32 (the paper's), tf32 or bf16; applied by glam_bench.devices.autocast.
+    precision: str = "fp32"
     value_head_hidden: int = 1024
     models_dir: str = "work/models"
     #: Where the run directories live (set from the preset, or by ``glam-bench train

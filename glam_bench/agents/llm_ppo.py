@@ -14,8 +14,9 @@ Data parallelism (``torchrun``, one process per GPU): rank 0 steps the envs
 and acts; the rollout is broadcast; every minibatch is split across ranks,
 each rank back-propagates its share weighted by its sample count, and the
 gradients are summed, so the update equals the single-process one on the same
-batch (the paper's four LLM servers did the same split, §F.3). On CUDA,
-forward passes run under bf16 autocast (Flan-T5 overflows in fp16).
+batch (the paper's four LLM servers did the same split, §F.3). Forward
+passes run in the run's ``precision`` (:mod:`glam_bench.devices`): ``fp32``,
+the paper's, unless a preset opts into ``tf32`` or ``bf16``.
 """
 
 from __future__ import annotations
@@ -101,9 +102,9 @@ def build_policy(config: RunConfig, variant: str, device: torch.device) -> LLMPo
 
 @torch.no_grad()
 def monitoring_rows(policy: LLMPolicy, prompts: list[str], candidates: list[str],
-                    device: torch.device) -> list[dict]:
+                    device: torch.device, precision: str = "fp32") -> list[dict]:
     """``policy_log.csv`` rows: each action's probability on each monitoring prompt (§G)."""
-    with autocast(device):
+    with autocast(device, precision):
         output = policy(prompts, [candidates] * len(prompts))
     probabilities = torch.softmax(output.logits.float(), dim=-1).cpu()
     return [{"prompt_id": j, "action": action, "probability": float(probabilities[j, k])}
@@ -133,7 +134,7 @@ def world() -> tuple[int, int]:
 
 def ppo_update(policy: LLMPolicy, optimizer: torch.optim.Optimizer, batch: RolloutBatch,
                candidates: Sequence[str], ppo: PPOConfig, generator: torch.Generator,
-               device: torch.device) -> dict[str, float]:
+               device: torch.device, precision: str = "fp32") -> dict[str, float]:
     """``ppo.epochs`` passes of random minibatches over ``batch`` (§C); mean losses.
 
     Under torch.distributed every rank holds the same batch and draws the same
@@ -152,7 +153,7 @@ def ppo_update(policy: LLMPolicy, optimizer: torch.optim.Optimizer, batch: Rollo
             minibatch = order[start:start + ppo.minibatch_size]
             mine = minibatch[rank::size]
             optimizer.zero_grad(set_to_none=False)
-            local = _minibatch_losses(policy, batch, mine, candidates, ppo, device)
+            local = _minibatch_losses(policy, batch, mine, candidates, ppo, device, precision)
             weight = len(mine) / len(minibatch)
             if local is not None:
                 (local["loss"] * weight).backward()
@@ -174,12 +175,13 @@ def ppo_update(policy: LLMPolicy, optimizer: torch.optim.Optimizer, batch: Rollo
 
 
 def _minibatch_losses(policy, batch: RolloutBatch, indices: torch.Tensor,
-                      candidates: Sequence[str], ppo: PPOConfig, device: torch.device):
+                      candidates: Sequence[str], ppo: PPOConfig, device: torch.device,
+                      precision: str = "fp32"):
     if len(indices) == 0:
         return None
     idx = indices.tolist()
     prompts = [batch.prompts[i] for i in idx]
-    with autocast(device):
+    with autocast(device, precision):
         output = policy(prompts, [candidates] * len(prompts))
     losses = ppo_losses(
         output.logits, output.values, batch.actions[indices].to(device),
@@ -196,11 +198,12 @@ def _minibatch_losses(policy, batch: RolloutBatch, indices: torch.Tensor,
 class LLMPPOLearner(Learner):
     """GFlan-T5 (and AFlan, NPAE, NPA, NPE) fine-tuned online with PPO."""
 
-    def __init__(self, config: RunConfig):
+    def __init__(self, config: RunConfig, policy: LLMPolicy | None = None):
+        """``policy`` replaces the one ``config.model`` names (``glam-bench bench``'s random shapes)."""
         self.config = config
         self.device = resolve_device(config.device)
         self.rank, self.world_size = world()
-        self.policy = build_policy(config, config.agent, self.device)
+        self.policy = policy if policy is not None else build_policy(config, config.agent, self.device)
         if not self.policy.trainable:
             raise ValueError(f"agent {config.agent!r} is never trained; evaluate it directly")
         self.model_name = config.model
@@ -234,14 +237,14 @@ class LLMPPOLearner(Learner):
             rollout = holder[0]
         batch, episodes = rollout
         losses = ppo_update(self.policy, self.optimizer, batch, self.candidates, self.config.ppo,
-                            self.minibatch_generator, self.device)
+                            self.minibatch_generator, self.device, self.config.precision)
         rows = self._policy_rows() if self.rank == 0 else []
         return UpdateResult(frames=self.config.frames_per_update, episodes=episodes,
                             losses=losses, extra_rows={"policy_log": rows})
 
     @torch.no_grad()
     def _act(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        with autocast(self.device):
+        with autocast(self.device, self.config.precision):
             output = self.policy(prompts, [self.candidates] * len(prompts))
         logits = output.logits.float().cpu()
         actions = sample_actions(logits, self.action_generator)
@@ -277,12 +280,13 @@ class LLMPPOLearner(Learner):
 
     @torch.no_grad()
     def _values(self) -> torch.Tensor:
-        with autocast(self.device):
+        with autocast(self.device, self.config.precision):
             output = self.policy(self.prompts, [self.candidates] * len(self.prompts))
         return output.values.float().cpu()
 
     def _policy_rows(self) -> list[dict]:
-        return monitoring_rows(self.policy, self.monitor_prompts, self.candidates, self.device)
+        return monitoring_rows(self.policy, self.monitor_prompts, self.candidates, self.device,
+                               self.config.precision)
 
     # --- state ---
 
@@ -316,9 +320,11 @@ class LLMAgent(Agent):
     """An LLM policy acting with sampled actions (as the paper tested, §D.1)."""
 
     def __init__(self, policy: LLMPolicy, num_envs: int, nbr_obs: int, test_set: TestSet,
-                 training_actions: Sequence[str], seed: int, device: torch.device, name: str):
+                 training_actions: Sequence[str], seed: int, device: torch.device, name: str,
+                 precision: str = "fp32"):
         super().__init__(num_envs)
         self.policy, self.device, self.name = policy, device, name
+        self.precision = precision
         self.candidates = list(test_set.action_names or training_actions)
         self.book = PromptBook(num_envs, nbr_obs, self.candidates, test_set.language,
                                test_set.substitutions)
@@ -332,7 +338,7 @@ class LLMAgent(Agent):
             self.counted_envs)
         actions = np.zeros(len(prompts), dtype=np.int64)
         if rows.size:
-            with autocast(self.device):
+            with autocast(self.device, self.precision):
                 output = self.policy([prompts[i] for i in rows], [self.candidates] * rows.size)
             actions[rows] = sample_actions(output.logits, self.generator).numpy()
         self.book.record(actions.tolist())
@@ -360,6 +366,7 @@ def policy_agent(config: RunConfig, variant: str, learner_state: dict | None,
     if learner_state is not None:
         policy.load_state_dict(learner_state["policy"])
     agent = LLMAgent(policy, vector_env.num_envs, config.nbr_obs, test_set,
-                     ACTION_SPACES[config.action_space], seed, device, config.agent)
+                     ACTION_SPACES[config.action_space], seed, device, config.agent,
+                     config.precision)
     agent.model = config.model
     return agent
