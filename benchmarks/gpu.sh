@@ -3,7 +3,8 @@
 # and smollm2-135m shapes (random weights, no download) in bf16, tf32 and fp32, at the paper
 # preset's batch geometry (32 envs, 4 epochs of minibatches of 64) with the rollout shortened to
 # FRAMES_PER_ENV frames per env. Writes results/benchmarks/<device>.json and <device>.md,
-# rewritten after every benchmark, so a run cut short keeps what finished.
+# rewritten after every benchmark, so a run cut short keeps what finished; records already in
+# that JSON stay unless re-measured (a later partial run, e.g. MODELS=smollm2-135m, adds to it).
 #
 # For an air-gapped CUDA node that has PyTorch, transformers, peft, pandas and matplotlib: the
 # suite's other dependencies are installed from the wheels that benchmarks/prepare_wheels.sh
@@ -12,7 +13,7 @@
 #   bash benchmarks/gpu.sh            # on the GPU node; refuses without CUDA
 #   bash benchmarks/gpu.sh --smoke    # the same steps on the CPU with tiny models (a test)
 #
-# Env overrides: PYTHON, WHEELS (.whl), SITE, OUT_DIR (results/benchmarks), FRAMES_PER_ENV (2),
+# Env overrides: MODELS, PRECISIONS (space-separated), PYTHON, WHEELS (.whl), SITE, OUT_DIR (results/benchmarks), FRAMES_PER_ENV (2),
 # CYCLES (2), BENCH_TIMEOUT (seconds per benchmark, 120), TOTAL_BUDGET (seconds for all, 330), PARTS_DIR (work/benchmarks/<device>).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -42,7 +43,9 @@ if [[ $smoke == 1 ]]; then
   device=cpu models=(tiny-t5 tiny-gpt2) precisions=(bf16 fp32)
   geometry=(--num-envs 2 --frames-per-env 1 --threads 1) cycles=${CYCLES:-1}
 else
-  device=cuda models=(flan-t5-large flan-t5-small smollm2-135m) precisions=(bf16 tf32 fp32)
+  device=cuda
+  read -ra models <<<"${MODELS:-flan-t5-large flan-t5-small smollm2-135m}"
+  read -ra precisions <<<"${PRECISIONS:-bf16 tf32 fp32}"
   geometry=(--frames-per-env "${FRAMES_PER_ENV:-2}") cycles=${CYCLES:-2}
   nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm,power.draw --format=csv || true
 fi

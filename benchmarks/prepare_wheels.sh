@@ -12,8 +12,8 @@ python_version="${PYTHON_VERSION:-3.12}"
 # The suite's pinned env stack, and what each needs that such a node lacks: minigrid imports
 # pygame (pygame-ce, its declared dependency) at import time; jsonschema validates presets.
 wheels=(
-  minigrid==3.2.0 gymnasium==1.2.2 farama-notifications==0.0.4 pygame-ce==2.5.8
-  jsonschema==4.25.1 jsonschema-specifications==2025.9.1 referencing==0.36.2 rpds-py==0.27.1
+  minigrid==3.2.0 gymnasium==1.4.0 farama-notifications==0.0.4 pygame-ce==2.5.8
+  jsonschema==4.26.0 jsonschema-specifications==2025.9.1 referencing==0.37.0 rpds-py==0.27.1
 )
 platforms=()
 for p in manylinux_2_28_x86_64 manylinux_2_27_x86_64 manylinux_2_17_x86_64 manylinux2014_x86_64 \

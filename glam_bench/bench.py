@@ -354,10 +354,21 @@ def write_record(record: dict, path: str | Path) -> None:
 
 
 def collect(parts: str | Path, json_path: str | Path, markdown_path: str | Path) -> list[dict]:
-    """Merge the records of a folder (one JSON per benchmark) into one JSON list and a table."""
+    """Merge the records of a folder (one JSON per benchmark) into one JSON list and a table.
+
+    Records already in ``json_path`` are kept unless a part replaces them (same device,
+    model and precision), so a later partial run adds to an earlier one.
+    """
     from glam_bench.results import atomic_open
 
-    records = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(Path(parts).glob("*.json"))]
+    key = lambda r: (r["device"], r["model"], r["precision"])  # noqa: E731
+    json_path = Path(json_path)
+    merged = {key(r): r for r in (json.loads(json_path.read_text(encoding="utf-8"))
+                                  if json_path.is_file() else [])}
+    for part in sorted(Path(parts).glob("*.json")):
+        record = json.loads(part.read_text(encoding="utf-8"))
+        merged[key(record)] = record
+    records = sorted(merged.values(), key=key)
     with atomic_open(json_path) as handle:
         json.dump(records, handle, indent=2, sort_keys=True)
     with atomic_open(markdown_path) as handle:
