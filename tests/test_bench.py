@@ -6,9 +6,8 @@ import json
 
 import pytest
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
-from glam_bench.bench import SHAPES, TABLE_HEADER, run_bench, shape_model, table_row
+from glam_bench.bench import SHAPES, TABLE_HEADER, counted, run_bench, shape_model, table_row
 from glam_bench.llm.heads import LLMPolicy
 from glam_bench.vocabulary import ACTION_SPACES
 
@@ -54,13 +53,15 @@ def test_flop_counter_matches_the_analytic_count(tiny_policy):
     prompt_len = len(scorer._prompt_tokens([PROMPT])[0])
     cand_len = max(len(t) for t in scorer._candidate_tokens(candidates))
     expected = t5_scoring_flops(tiny_policy.llm.config, n, prompt_len, len(candidates), cand_len, 32)
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        tiny_policy([PROMPT] * n, [candidates] * n)
-    assert counter.get_total_flops() == expected
-    with FlopCounterMode(display=False) as counter:
+    with torch.no_grad():
+        _, acting = counted(lambda: tiny_policy([PROMPT] * n, [candidates] * n))
+    assert acting == expected
+
+    def step():
         output = tiny_policy([PROMPT] * n, [candidates] * n)
         (output.logits.logsumexp(-1).sum() + output.values.sum()).backward()
-    assert counter.get_total_flops() == 3 * expected
+
+    assert counted(step)[1] == 3 * expected
 
 
 def test_shapes_build_the_published_architectures():
