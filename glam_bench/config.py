@@ -50,6 +50,9 @@ class PPOConfig:
     entropy_coef: float = 0.01
     value_coef: float = 0.5
     max_grad_norm: float = 0.5
+    #: Samples per forward/backward inside one minibatch (gradient accumulation; None: the
+    #: whole minibatch at once). Changes memory, not the update.
+    micro_batch_size: int | None = None
 
 
 @dataclass(frozen=True)

@@ -137,10 +137,10 @@ def _fixed_batch():
                         (actions == torch.tensor(goals)).float() - 0.2)
 
 
-def _update_once(models_dir):
+def _update_once(models_dir, micro_batch_size=None):
     pol = policy(models_dir)
     optimizer = torch.optim.Adam(pol.parameters(), lr=1e-3, eps=1e-5)
-    ppo = PPOConfig(lr=1e-3, epochs=2, minibatch_size=8)
+    ppo = PPOConfig(lr=1e-3, epochs=2, minibatch_size=8, micro_batch_size=micro_batch_size)
     losses = ppo_update(pol, optimizer, _fixed_batch(), list(ACTIONS), ppo,
                         torch.Generator().manual_seed(5), torch.device("cpu"))
     return pol.state_dict(), losses
@@ -174,6 +174,17 @@ def test_two_gloo_processes_give_the_single_process_update(models_dir, tmp_path)
         torch.testing.assert_close(result["state"][key], value, rtol=1e-4, atol=1e-5)
     for key, value in single_losses.items():
         assert result["losses"][key] == pytest.approx(value, rel=1e-4, abs=1e-5)
+
+
+def test_micro_batches_give_the_whole_minibatch_update(models_dir):
+    """Gradient accumulation over chunks of 3, 3 and 2 equals one pass over the minibatch of 8."""
+    whole_state, whole_losses = _update_once(models_dir)
+    micro_state, micro_losses = _update_once(models_dir, micro_batch_size=3)
+    for key, value in whole_state.items():
+        torch.testing.assert_close(micro_state[key], value, rtol=1e-4, atol=1e-6)
+    for key, value in whole_losses.items():
+        assert micro_losses[key] == pytest.approx(value, rel=1e-5, abs=1e-6)
+    assert any(not torch.equal(whole_state[k], v) for k, v in policy(models_dir).state_dict().items())
 
 
 # --- learning -----------------------------------------------------------------------------

@@ -153,12 +153,14 @@ def ppo_update(policy: LLMPolicy, optimizer: torch.optim.Optimizer, batch: Rollo
             minibatch = order[start:start + ppo.minibatch_size]
             mine = minibatch[rank::size]
             optimizer.zero_grad(set_to_none=False)
-            local = _minibatch_losses(policy, batch, mine, candidates, ppo, device, precision)
-            weight = len(mine) / len(minibatch)
-            if local is not None:
+            totals = [0.0] * 4  # python floats: one chunk gives exactly the unsplit numbers
+            for chunk in micro_batches(mine, ppo.micro_batch_size):
+                local = _minibatch_losses(policy, batch, chunk, candidates, ppo, device, precision)
+                weight = len(chunk) / len(minibatch)
                 (local["loss"] * weight).backward()
-            stats = torch.tensor([weight * float(local[k].detach()) if local is not None else 0.0
-                                  for k in ("entropy", "policy_loss", "value_loss", "loss")])
+                totals = [t + weight * float(local[k].detach()) for t, k in
+                          zip(totals, ("entropy", "policy_loss", "value_loss", "loss"))]
+            stats = torch.tensor(totals)
             if size > 1:
                 for p in params:
                     if p.grad is None:  # a rank with an empty share still joins the sum
@@ -174,11 +176,20 @@ def ppo_update(policy: LLMPolicy, optimizer: torch.optim.Optimizer, batch: Rollo
     return {k: v / max(steps, 1) for k, v in sums.items()}
 
 
+def micro_batches(indices: torch.Tensor, size: int | None) -> list[torch.Tensor]:
+    """``indices`` in consecutive chunks of ``size`` (one chunk when None); none when empty.
+
+    Each chunk's mean loss is weighted by its share of the minibatch, so the
+    accumulated gradient is the whole minibatch's (the losses are plain means).
+    """
+    if len(indices) == 0:
+        return []
+    return list(torch.split(indices, size or len(indices)))
+
+
 def _minibatch_losses(policy, batch: RolloutBatch, indices: torch.Tensor,
                       candidates: Sequence[str], ppo: PPOConfig, device: torch.device,
                       precision: str = "fp32"):
-    if len(indices) == 0:
-        return None
     idx = indices.tolist()
     prompts = [batch.prompts[i] for i in idx]
     with autocast(device, precision):
