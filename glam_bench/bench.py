@@ -209,7 +209,7 @@ def run_cycle(learner, count_flops: bool = False) -> tuple[CyclePhases, int, int
         return learner._collect()
 
     def update(batch):
-        return ppo_update(learner.policy, learner.optimizer, batch, learner.candidates, config.ppo,
+        return ppo_update(learner.engine, learner.optimizer, batch, learner.candidates, config.ppo,
                           learner.minibatch_generator, device, config.precision)
 
     act_flops = update_flops = 0

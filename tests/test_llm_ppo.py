@@ -137,21 +137,22 @@ def _fixed_batch():
                         (actions == torch.tensor(goals)).float() - 0.2)
 
 
-def _update_once(models_dir, micro_batch_size=None):
+def _update_once(models_dir, micro_batch_size=None, minibatch_size=8):
     pol = policy(models_dir)
     optimizer = torch.optim.Adam(pol.parameters(), lr=1e-3, eps=1e-5)
-    ppo = PPOConfig(lr=1e-3, epochs=2, minibatch_size=8, micro_batch_size=micro_batch_size)
+    ppo = PPOConfig(lr=1e-3, epochs=2, minibatch_size=minibatch_size,
+                    micro_batch_size=micro_batch_size)
     losses = ppo_update(pol, optimizer, _fixed_batch(), list(ACTIONS), ppo,
                         torch.Generator().manual_seed(5), torch.device("cpu"))
     return pol.state_dict(), losses
 
 
-def _distributed_worker(rank, world_size, port, models_dir, out):
+def _distributed_worker(rank, world_size, port, models_dir, out, micro_batch_size, minibatch_size):
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
                             world_size=world_size)
     try:
-        state, losses = _update_once(models_dir)
+        state, losses = _update_once(models_dir, micro_batch_size, minibatch_size)
         if rank == 0:
             torch.save({"state": state, "losses": losses}, out)
     finally:
@@ -164,11 +165,17 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def test_two_gloo_processes_give_the_single_process_update(models_dir, tmp_path):
+@pytest.mark.parametrize("micro_batch_size, minibatch_size", [(None, 8), (3, 7)])
+def test_two_gloo_processes_give_the_single_process_update(models_dir, tmp_path, micro_batch_size,
+                                                            minibatch_size):
+    """DDP over two processes equals one process; with minibatches of 7 in micro-batches of 3,
+    rank 0's share of 4 takes two micro-steps and rank 1's share of 3 one, plus a zero-weight
+    pass that joins the gradient reduction (the last minibatch of 3 splits 2 and 1)."""
     policy(models_dir)  # build tiny-t5 once before the workers start
-    single_state, single_losses = _update_once(models_dir)
+    single_state, single_losses = _update_once(models_dir, micro_batch_size, minibatch_size)
     out = tmp_path / "dp.pt"
-    mp.spawn(_distributed_worker, args=(2, _free_port(), models_dir, str(out)), nprocs=2)
+    mp.spawn(_distributed_worker, args=(2, _free_port(), models_dir, str(out), micro_batch_size,
+                                        minibatch_size), nprocs=2)
     result = torch.load(out, weights_only=False)
     for key, value in single_state.items():
         torch.testing.assert_close(result["state"][key], value, rtol=1e-4, atol=1e-5)

@@ -12,15 +12,18 @@ switch HF models to train mode either).
 
 Data parallelism (``torchrun``, one process per GPU): rank 0 steps the envs
 and acts; the rollout is broadcast; every minibatch is split across ranks,
-each rank back-propagates its share weighted by its sample count, and the
-gradients are summed, so the update equals the single-process one on the same
-batch (the paper's four LLM servers did the same split, §F.3). Forward
+each rank back-propagates its share weighted by its sample count, and
+:class:`~torch.nn.parallel.DistributedDataParallel` sums the gradients
+(bucketed, overlapped with the backward pass, once per minibatch: micro-batches
+accumulate under ``no_sync``), so the update equals the single-process one on
+the same batch (the paper's four LLM servers did the same split, §F.3). Forward
 passes run in the run's ``precision`` (:mod:`glam_bench.devices`): ``fp32``,
 the paper's, unless a preset opts into ``tf32`` or ``bf16``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import pickle
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +33,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from gymnasium.vector import VectorEnv
+from torch.nn.parallel import DistributedDataParallel
 
 from glam_bench.agents.base import Agent, to_env_actions
 from glam_bench.agents.monitoring import monitoring_prompts
@@ -132,40 +136,61 @@ def world() -> tuple[int, int]:
     return 0, 1
 
 
-def ppo_update(policy: LLMPolicy, optimizer: torch.optim.Optimizer, batch: RolloutBatch,
+def data_parallel(policy: torch.nn.Module) -> torch.nn.Module:
+    """``policy`` under DistributedDataParallel when torch.distributed runs, else itself.
+
+    Buffers are not re-broadcast (none changes); action-head variants leave the
+    LM head without gradients, so DDP is told to look for unused parameters.
+    """
+    _, size = world()
+    if size == 1 or isinstance(policy, DistributedDataParallel):
+        return policy
+    device = next(policy.parameters()).device
+    return DistributedDataParallel(
+        policy, device_ids=[device.index] if device.type == "cuda" else None,
+        broadcast_buffers=False, find_unused_parameters=bool(policy.variant.action_heads))
+
+
+def ppo_update(policy: torch.nn.Module, optimizer: torch.optim.Optimizer, batch: RolloutBatch,
                candidates: Sequence[str], ppo: PPOConfig, generator: torch.Generator,
                device: torch.device, precision: str = "fp32") -> dict[str, float]:
     """``ppo.epochs`` passes of random minibatches over ``batch`` (§C); mean losses.
 
     Under torch.distributed every rank holds the same batch and draws the same
     permutation; rank r takes minibatch entries r, r+W, ... and its loss is
-    weighted by its share, so the summed gradients equal the full minibatch's.
+    weighted by its share (times W, as DDP averages), so the reduced gradients
+    equal the full minibatch's. Every rank runs as many micro-steps as rank 0
+    (the largest share); a rank whose share is used up joins the last one's
+    gradient reduction with a zero-weight pass.
     """
+    engine = data_parallel(policy)
     rank, size = world()
     sums = {"entropy": 0.0, "policy_loss": 0.0, "value_loss": 0.0, "loss": 0.0,
             "grad_norm": 0.0}
     steps = 0
     n = len(batch.prompts)
-    params = [p for p in policy.parameters() if p.requires_grad]
+    params = [p for p in engine.parameters() if p.requires_grad]
     for _ in range(ppo.epochs):
         order = torch.randperm(n, generator=generator)
         for start in range(0, n, ppo.minibatch_size):
             minibatch = order[start:start + ppo.minibatch_size]
-            mine = minibatch[rank::size]
+            chunks = micro_batches(minibatch[rank::size], ppo.micro_batch_size)
+            micro_steps = len(micro_batches(minibatch[0::size], ppo.micro_batch_size))
             optimizer.zero_grad(set_to_none=False)
             totals = [0.0] * 4  # python floats: one chunk gives exactly the unsplit numbers
-            for chunk in micro_batches(mine, ppo.micro_batch_size):
-                local = _minibatch_losses(policy, batch, chunk, candidates, ppo, device, precision)
-                weight = len(chunk) / len(minibatch)
-                (local["loss"] * weight).backward()
+            for i in range(micro_steps):
+                last = i == micro_steps - 1
+                if i >= len(chunks) and not last:
+                    continue
+                chunk = chunks[i] if i < len(chunks) else minibatch[:1]
+                weight = len(chunk) / len(minibatch) if i < len(chunks) else 0.0
+                with _gradient_sync(engine, last):
+                    local = _minibatch_losses(engine, batch, chunk, candidates, ppo, device, precision)
+                    (local["loss"] * (weight * size)).backward()
                 totals = [t + weight * float(local[k].detach()) for t, k in
                           zip(totals, ("entropy", "policy_loss", "value_loss", "loss"))]
             stats = torch.tensor(totals)
             if size > 1:
-                for p in params:
-                    if p.grad is None:  # a rank with an empty share still joins the sum
-                        p.grad = torch.zeros_like(p)
-                    dist.all_reduce(p.grad)
                 dist.all_reduce(stats)
             grad_norm = torch.nn.utils.clip_grad_norm_(params, ppo.max_grad_norm)
             optimizer.step()
@@ -174,6 +199,13 @@ def ppo_update(policy: LLMPolicy, optimizer: torch.optim.Optimizer, batch: Rollo
             sums["grad_norm"] += float(grad_norm)
             steps += 1
     return {k: v / max(steps, 1) for k, v in sums.items()}
+
+
+def _gradient_sync(engine: torch.nn.Module, sync: bool):
+    """DDP's ``no_sync`` for the micro-steps before a minibatch's last; nothing otherwise."""
+    if sync or not isinstance(engine, DistributedDataParallel):
+        return contextlib.nullcontext()
+    return engine.no_sync()
 
 
 def micro_batches(indices: torch.Tensor, size: int | None) -> list[torch.Tensor]:
@@ -215,6 +247,8 @@ class LLMPPOLearner(Learner):
         self.device = resolve_device(config.device)
         self.rank, self.world_size = world()
         self.policy = policy if policy is not None else build_policy(config, config.agent, self.device)
+        #: What the update runs: the policy, under DistributedDataParallel with several ranks.
+        self.engine = data_parallel(self.policy)
         if not self.policy.trainable:
             raise ValueError(f"agent {config.agent!r} is never trained; evaluate it directly")
         self.model_name = config.model
@@ -247,7 +281,7 @@ class LLMPPOLearner(Learner):
             dist.broadcast_object_list(holder, src=0)
             rollout = holder[0]
         batch, episodes = rollout
-        losses = ppo_update(self.policy, self.optimizer, batch, self.candidates, self.config.ppo,
+        losses = ppo_update(self.engine, self.optimizer, batch, self.candidates, self.config.ppo,
                             self.minibatch_generator, self.device, self.config.precision)
         rows = self._policy_rows() if self.rank == 0 else []
         return UpdateResult(frames=self.config.frames_per_update, episodes=episodes,
