@@ -53,6 +53,9 @@ class PPOConfig:
     #: Samples per forward/backward inside one minibatch (gradient accumulation; None: the
     #: whole minibatch at once). Changes memory, not the update.
     micro_batch_size: int | None = None
+    #: Recompute layer activations in backward (glam_bench.llm.heads); for models whose
+    #: activations do not fit (Flan-T5-xl). Same gradients.
+    gradient_checkpointing: bool = False
 
 
 @dataclass(frozen=True)

@@ -137,11 +137,11 @@ def _fixed_batch():
                         (actions == torch.tensor(goals)).float() - 0.2)
 
 
-def _update_once(models_dir, micro_batch_size=None, minibatch_size=8):
+def _update_once(models_dir, micro_batch_size=None, minibatch_size=8, checkpointing=False):
     pol = policy(models_dir)
     optimizer = torch.optim.Adam(pol.parameters(), lr=1e-3, eps=1e-5)
     ppo = PPOConfig(lr=1e-3, epochs=2, minibatch_size=minibatch_size,
-                    micro_batch_size=micro_batch_size)
+                    micro_batch_size=micro_batch_size, gradient_checkpointing=checkpointing)
     losses = ppo_update(pol, optimizer, _fixed_batch(), list(ACTIONS), ppo,
                         torch.Generator().manual_seed(5), torch.device("cpu"))
     return pol.state_dict(), losses
@@ -183,15 +183,33 @@ def test_two_gloo_processes_give_the_single_process_update(models_dir, tmp_path,
         assert result["losses"][key] == pytest.approx(value, rel=1e-4, abs=1e-5)
 
 
-def test_micro_batches_give_the_whole_minibatch_update(models_dir):
-    """Gradient accumulation over chunks of 3, 3 and 2 equals one pass over the minibatch of 8."""
+@pytest.mark.parametrize("micro_batch_size, checkpointing", [(3, False), (None, True)])
+def test_micro_batches_give_the_whole_minibatch_update(models_dir, micro_batch_size, checkpointing):
+    """Gradient accumulation over chunks of 3, 3 and 2 equals one pass over the minibatch of 8;
+    so does recomputing activations (gradient checkpointing)."""
     whole_state, whole_losses = _update_once(models_dir)
-    micro_state, micro_losses = _update_once(models_dir, micro_batch_size=3)
+    micro_state, micro_losses = _update_once(models_dir, micro_batch_size, checkpointing=checkpointing)
     for key, value in whole_state.items():
         torch.testing.assert_close(micro_state[key], value, rtol=1e-4, atol=1e-6)
     for key, value in whole_losses.items():
         assert micro_losses[key] == pytest.approx(value, rel=1e-5, abs=1e-6)
     assert any(not torch.equal(whole_state[k], v) for k, v in policy(models_dir).state_dict().items())
+
+
+def test_gradient_checkpointing_recomputes_layers_without_dropout(models_dir):
+    """With checkpointing, a layer's inner forward runs again during backward; dropout stays off."""
+    pol = policy(models_dir)
+    inner = pol.llm.encoder.block[0].layer[0]
+    calls = []
+    inner.register_forward_hook(lambda *_: calls.append(1))
+    prompts = one_step_prompts([0, 1])
+    for enabled, expected in ((False, 1), (True, 2)):
+        pol.set_gradient_checkpointing(enabled)
+        calls.clear()
+        pol(prompts, [list(ACTIONS)] * 2).logits.sum().backward()
+        assert len(calls) == expected
+    assert not any(m.training for m in pol.llm.modules() if isinstance(m, torch.nn.Dropout))
+    pol.set_gradient_checkpointing(False)
 
 
 # --- learning -----------------------------------------------------------------------------

@@ -164,6 +164,8 @@ def ppo_update(policy: torch.nn.Module, optimizer: torch.optim.Optimizer, batch:
     gradient reduction with a zero-weight pass.
     """
     engine = data_parallel(policy)
+    unwrapped = engine.module if isinstance(engine, DistributedDataParallel) else engine
+    unwrapped.set_gradient_checkpointing(ppo.gradient_checkpointing)
     rank, size = world()
     sums = {"entropy": 0.0, "policy_loss": 0.0, "value_loss": 0.0, "loss": 0.0,
             "grad_norm": 0.0}
