@@ -162,6 +162,13 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _status(args: argparse.Namespace) -> int:
+    from glam_bench.status import collect_status, status_table
+
+    print(status_table(collect_status(args.results)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="glam-bench", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -218,6 +225,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--threads", type=int, help="torch CPU threads")
     bench.add_argument("--no-progress", action="store_true")
     bench.set_defaults(handler=_bench)
+
+    status = commands.add_parser("status", help="progress, frames/s and ETA of every run")
+    status.add_argument("--results", default="work/results", help="a preset's results_dir")
+    status.set_defaults(handler=_status)
 
     cache = commands.add_parser("cache", help="the committed result cache (results/)")
     cache_commands = cache.add_subparsers(dest="cache_command", required=True)
