@@ -33,7 +33,8 @@ def test_paper_preset_is_fp32_and_the_key_reaches_the_run():
 def test_default_and_ci_presets_keep_fp32():
     for name in ("default", "ci"):
         preset = load_preset(f"workflows/config/{name}.yaml")
-        assert resolve_run(preset, "mixed", preset["experiments"]["mixed"]["agents"][0], 1).precision == "fp32"
+        agent = preset["experiments"]["mixed"]["agents"][0]
+        assert resolve_run(preset, "mixed", agent, 1).precision == "fp32"
 
 
 @pytest.mark.parametrize("precision, tf32, dtype", [("fp32", False, torch.float32),
