@@ -68,7 +68,8 @@ def _train(args: argparse.Namespace) -> int:
     seed_everything(config.seed)
     learner = build_learner(config)
     try:
-        train(config, paths, learner, progress=not args.no_progress, is_main=is_main)
+        train(config, paths, learner, progress=not args.no_progress, is_main=is_main,
+              tensorboard=bool(preset.get("tensorboard", False)))
     finally:
         learner.close()
     print(f"trained {config.experiment}/{config.agent}/seed-{config.seed} "

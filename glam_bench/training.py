@@ -35,6 +35,7 @@ from glam_bench.runs import (
     truncate_log,
     write_json,
 )
+from glam_bench.tensorboard_log import TensorBoardRows
 
 
 @dataclass
@@ -92,12 +93,13 @@ def register_untrained_run(config: RunConfig, paths: RunPaths, model_name: str) 
 
 
 def train(config: RunConfig, paths: RunPaths, learner: Learner, *, progress: bool = True,
-          stop_after: int | None = None, is_main: bool = True) -> int:
+          stop_after: int | None = None, is_main: bool = True, tensorboard: bool = False) -> int:
     """Train ``learner`` to ``config.num_updates`` updates, resuming if a checkpoint exists.
 
     ``stop_after`` ends the call after that many updates in total (tests use
     it to simulate a killed job). Returns the number of the last update done.
     Only the main process (rank 0 under torch.distributed) writes files.
+    ``tensorboard`` also mirrors each ``train_log.csv`` row into TensorBoard.
     """
     window = EpisodeWindow(config.num_envs)
     checkpoint = load_checkpoint(paths.checkpoint, config=config.to_dict())
@@ -118,6 +120,7 @@ def train(config: RunConfig, paths: RunPaths, learner: Learner, *, progress: boo
     row_identity = identity(config, learner.model_name)
     bar = tqdm(total=config.num_updates, initial=start, disable=not (progress and is_main),
                desc=f"{config.experiment}/{config.agent}/seed-{config.seed}", unit="update")
+    board = TensorBoardRows(paths.results / "tensorboard") if tensorboard and is_main else None
     for update in range(start + 1, last + 1):
         began = time.perf_counter()
         result = learner.update()
@@ -129,6 +132,8 @@ def train(config: RunConfig, paths: RunPaths, learner: Learner, *, progress: boo
                          result.frames, seconds, elapsed, result.losses)
         if is_main:
             append_csv_row(paths.train_log, row, "train_log")
+            if board is not None:
+                board.add(row)
             for row_ in result.extra_rows.get("policy_log", []):
                 append_csv_row(paths.policy_log, {**row_identity, "update": update, **row_},
                                "policy_log")
@@ -139,6 +144,8 @@ def train(config: RunConfig, paths: RunPaths, learner: Learner, *, progress: boo
         bar.update(1)
         bar.set_postfix(success=f"{row['success_rate']:.2f}", fps=f"{row['fps']:.0f}")
     bar.close()
+    if board is not None:
+        board.close()
     if is_main and last == config.num_updates:
         run = read_json(paths.run_json)
         write_json(paths.done, {"updates": last, "frames": last * config.frames_per_update,

@@ -118,6 +118,25 @@ def test_a_checkpoint_of_other_settings_is_set_aside_and_the_run_starts_over(ci_
     pd.testing.assert_frame_equal(restarted[columns], from_scratch[columns])
 
 
+def test_training_can_mirror_its_log_into_tensorboard(ci_config, tmp_path):
+    pytest.importorskip("tensorboard")
+    paths = RunPaths.for_run(tmp_path / "results", tmp_path / "work", ci_config.experiment,
+                             ci_config.agent, ci_config.seed)
+    learner = LLMPPOLearner(ci_config)
+    try:
+        train(ci_config, paths, learner, stop_after=1, progress=False, tensorboard=True)
+    finally:
+        learner.close()
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(paths.results / "tensorboard"))
+    events.Reload()
+    logged = pd.read_csv(paths.train_log)
+    scalars = events.Scalars("train/loss")
+    assert [e.step for e in scalars] == list(logged["frames"])
+    assert [e.value for e in scalars] == pytest.approx(list(logged["loss"]), rel=1e-6)
+
+
 def test_corrupt_checkpoint_is_named(ci_config, tmp_path):
     paths = RunPaths.for_run(tmp_path / "r", tmp_path / "w", "mixed", "gflan", 1)
     paths.checkpoint.parent.mkdir(parents=True)

@@ -39,3 +39,22 @@ def test_status_reports_progress_rate_and_eta(tmp_path, capsys):
 def test_status_names_a_missing_folder(tmp_path, capsys):
     assert main(["status", "--results", str(tmp_path / "nope")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_tensorboard_mirrors_the_train_log_rows(tmp_path):
+    """Every numeric train_log.csv column becomes a scalar at step ``frames``; NaNs are skipped."""
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from glam_bench.tensorboard_log import TensorBoardRows
+
+    board = TensorBoardRows(tmp_path)
+    board.add({"experiment": "mixed", "frames": 128, "success_rate": 0.25, "return_mean": float("nan")})
+    board.add({"experiment": "mixed", "frames": 256, "success_rate": 0.5, "return_mean": 0.1})
+    board.close()
+    events = EventAccumulator(str(tmp_path))
+    events.Reload()
+    success = [(e.step, e.value) for e in events.Scalars("train/success_rate")]
+    assert success == [(128, 0.25), (256, 0.5)]
+    assert [e.step for e in events.Scalars("train/return_mean")] == [256]
+    assert "train/experiment" not in events.Tags()["scalars"]
