@@ -65,6 +65,8 @@ def main() -> None:
     parser.add_argument("--model", default="flan-t5-large")
     parser.add_argument("--minibatch", type=int, default=64)
     parser.add_argument("--device", default="cuda")
+    parser.add_argument("--chunks", action="store_true",
+                        help="only compare prompt chunks of 8 with one encoder pass, no profile")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     device = torch.device(args.device)
@@ -76,6 +78,17 @@ def main() -> None:
     learner = LLMPPOLearner(config, policy=policy)
     prompts, candidates = list(learner.prompts), list(learner.candidates)
     results = {}
+    if args.chunks:
+        for chunk in (8, None):
+            policy.scorer.chunk_size = lambda chunk=chunk: chunk
+            for precision in ("fp32", "tf32", "bf16"):
+                key = f"chunk{chunk}-{precision}"
+                results[key] = measure(policy, prompts, candidates, precision, device, args.minibatch)
+                print(key, results[key], flush=True)
+        with open(args.out, "w", encoding="utf-8") as handle:
+            json.dump(results, handle, indent=2)
+        learner.close()
+        return
     for attention in ("sdpa", "eager"):
         policy.llm.config._attn_implementation = attention
         for precision in ("fp32", "tf32", "bf16"):
