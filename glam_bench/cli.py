@@ -73,7 +73,8 @@ def _train(args: argparse.Namespace) -> int:
     seed_everything(config.seed)
     learner = build_learner(config)
     try:
-        train(config, paths, learner, progress=not args.no_progress, is_main=is_main)
+        train(config, paths, learner, progress=not args.no_progress, is_main=is_main,
+              tensorboard=bool(preset.get("tensorboard", False)))
     finally:
         learner.close()
     print(f"trained {config.experiment}/{config.agent}/seed-{config.seed} "
@@ -180,6 +181,30 @@ def _cache(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from glam_bench.bench import TABLE_HEADER, run_bench, table_row, write_record
+
+    if args.threads:
+        _set_threads(args.threads)
+    record = run_bench(args.config, args.model, args.precision, args.device, args.cycles,
+                       args.experiment, args.frames_per_env, args.num_envs,
+                       progress=(lambda _: None) if args.no_progress else
+                       (lambda line: print(line, file=sys.stderr, flush=True)))
+    record["markdown_row"] = table_row(record)
+    if args.out:
+        write_record(record, args.out)
+    print(TABLE_HEADER)
+    print(record["markdown_row"])
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from glam_bench.status import collect_status, status_table
+
+    print(status_table(collect_status(args.results)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="glam-bench", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -229,6 +254,25 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--only", help="comma-separated item names")
     report.add_argument("--no-progress", action="store_true")
     report.set_defaults(handler=_report)
+
+    bench = commands.add_parser("bench", help="frames/s, FLOP/s and memory of full PPO cycles here")
+    bench.add_argument("--model", required=True,
+                       help="flan-t5-small/base/large/xl or smollm2-135m (random weights), or a model name")
+    bench.add_argument("--config", required=True, help="preset whose batch geometry is used")
+    bench.add_argument("--precision", default="fp32", choices=("fp32", "tf32", "bf16"))
+    bench.add_argument("--out", help="JSON record path")
+    bench.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    bench.add_argument("--cycles", type=int, default=2, help="timed cycles after the counted warm-up")
+    bench.add_argument("--experiment", help="default: the preset's first with gflan")
+    bench.add_argument("--frames-per-env", type=int, help="shorten the preset's rollout")
+    bench.add_argument("--num-envs", type=int, help="override the preset's env count")
+    bench.add_argument("--threads", type=int, help="torch CPU threads")
+    bench.add_argument("--no-progress", action="store_true")
+    bench.set_defaults(handler=_bench)
+
+    status = commands.add_parser("status", help="progress, frames/s and ETA of every run")
+    status.add_argument("--results", default="work/results", help="a preset's results_dir")
+    status.set_defaults(handler=_status)
 
     cache = commands.add_parser("cache", help="the committed result cache (results/)")
     cache_commands = cache.add_subparsers(dest="cache_command", required=True)

@@ -66,6 +66,12 @@ class PPOConfig:
     entropy_coef: float = 0.01
     value_coef: float = 0.5
     max_grad_norm: float = 0.5
+    #: Samples per forward/backward inside one minibatch (gradient accumulation; None: the
+    #: whole minibatch at once). Changes memory, not the update.
+    micro_batch_size: int | None = None
+    #: Recompute layer activations in backward (glam_bench.llm.heads); for models whose
+    #: activations do not fit (Flan-T5-xl). Same gradients.
+    gradient_checkpointing: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,8 @@ class RunConfig:
     text_fixes: bool = False
     task_sampling: str = "episode"
     device: str = "auto"
+    #: fp32 (the paper's), tf32 or bf16; applied by glam_bench.devices.autocast.
+    precision: str = "fp32"
     value_head_hidden: int = 1024
     models_dir: str = "work/models"
     #: Where the run directories live (set from the preset, or by ``glam-bench train

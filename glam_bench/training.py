@@ -43,6 +43,7 @@ from glam_bench.runs import (
     save_checkpoint,
     write_json,
 )
+from glam_bench.tensorboard_log import TensorBoardRows
 
 
 @dataclass
@@ -102,7 +103,7 @@ def register_untrained_run(config: RunConfig, paths: RunPaths, model_name: str) 
 
 
 def train(config: RunConfig, paths: RunPaths, learner: Learner, *, progress: bool = True,
-          stop_after: int | None = None, is_main: bool = True) -> int:
+          stop_after: int | None = None, is_main: bool = True, tensorboard: bool = False) -> int:
     """Train ``learner`` to ``config.num_updates`` updates, resuming if a checkpoint exists.
 
     ``stop_after`` ends the call after that many updates in total (tests use
@@ -110,12 +111,13 @@ def train(config: RunConfig, paths: RunPaths, learner: Learner, *, progress: boo
     Only the main process (rank 0 under torch.distributed) writes files, and
     it holds the run directory's lock throughout (a second training of the same
     run fails at once with :class:`glam_bench.runlock.RunLockedError`).
+    ``tensorboard`` also mirrors each ``train_log.csv`` row into TensorBoard.
     """
     if not is_main:
-        return _train(config, paths, learner, progress, stop_after, is_main)
+        return _train(config, paths, learner, progress, stop_after, is_main, tensorboard)
     with run_lock(paths.results):
         remove_stray_temporaries(paths)
-        return _train(config, paths, learner, progress, stop_after, is_main)
+        return _train(config, paths, learner, progress, stop_after, is_main, tensorboard)
 
 
 def _resume_logs(checkpoint: dict, paths: RunPaths) -> dict[str, str]:
@@ -131,7 +133,7 @@ def _resume_logs(checkpoint: dict, paths: RunPaths) -> dict[str, str]:
 
 
 def _train(config: RunConfig, paths: RunPaths, learner: Learner, progress: bool,
-           stop_after: int | None, is_main: bool) -> int:
+           stop_after: int | None, is_main: bool, tensorboard: bool) -> int:
     window = EpisodeWindow(config.num_envs)
     checkpoint = load_checkpoint(paths.checkpoint, config=config.to_dict())
     logs = {"train_log": "", "policy_log": ""}
@@ -151,6 +153,7 @@ def _train(config: RunConfig, paths: RunPaths, learner: Learner, progress: bool,
     row_identity = identity(config, learner.model_name)
     bar = tqdm(total=config.num_updates, initial=start, disable=not (progress and is_main),
                desc=f"{config.experiment}/{config.agent}/seed-{config.seed}", unit="update")
+    board = TensorBoardRows(paths.results / "tensorboard") if tensorboard and is_main else None
     for update in range(start + 1, last + 1):
         began = time.perf_counter()
         result = learner.update()
@@ -163,6 +166,8 @@ def _train(config: RunConfig, paths: RunPaths, learner: Learner, progress: bool,
         if is_main:
             logs["train_log"] = with_rows(logs["train_log"], [row], "train_log", paths.train_log)
             write_text(paths.train_log, logs["train_log"])
+            if board is not None:
+                board.add(row)
             policy_rows = [{**row_identity, "update": update, **row_}
                            for row_ in result.extra_rows.get("policy_log", [])]
             if policy_rows:
@@ -176,6 +181,8 @@ def _train(config: RunConfig, paths: RunPaths, learner: Learner, progress: bool,
         bar.update(1)
         bar.set_postfix(success=f"{row['success_rate']:.2f}", fps=f"{row['fps']:.0f}")
     bar.close()
+    if board is not None:
+        board.close()
     if is_main and last == config.num_updates:
         run = read_json(paths.run_json)
         write_json(paths.done, {"updates": last, "frames": last * config.frames_per_update,

@@ -23,7 +23,9 @@ def test_paper_preset_has_the_paper_hyperparameters(presets):
     assert config.num_updates == 1172
     assert config.ppo == PPOConfig(lr=1e-6, adam_betas=(0.9, 0.999), adam_eps=1e-5, epochs=4,
                                    minibatch_size=64, gamma=0.99, gae_lambda=0.99, clip_eps=0.2,
-                                   entropy_coef=0.01, value_coef=0.5, max_grad_norm=0.5)
+                                   entropy_coef=0.01, value_coef=0.5, max_grad_norm=0.5,
+                                   micro_batch_size=32)  # memory only: the same update
+    assert config.precision == "fp32"  # the authors': no mixed precision, TF32 off
     assert config.reward_scale == 20 and config.nbr_obs == 3
     assert presets["paper"]["seeds"] == [1, 2]
     assert presets["paper"]["evaluation"]["episodes"] == 1000

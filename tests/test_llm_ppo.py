@@ -134,6 +134,25 @@ def test_a_checkpoint_of_other_settings_is_set_aside_and_the_run_starts_over(ci_
     pd.testing.assert_frame_equal(restarted[columns], from_scratch[columns])
 
 
+def test_training_can_mirror_its_log_into_tensorboard(ci_config, tmp_path):
+    pytest.importorskip("tensorboard")
+    paths = RunPaths.for_run(tmp_path / "results", tmp_path / "work", ci_config.experiment,
+                             ci_config.agent, ci_config.seed)
+    learner = LLMPPOLearner(ci_config)
+    try:
+        train(ci_config, paths, learner, stop_after=1, progress=False, tensorboard=True)
+    finally:
+        learner.close()
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(paths.results / "tensorboard"))
+    events.Reload()
+    logged = pd.read_csv(paths.train_log)
+    scalars = events.Scalars("train/loss")
+    assert [e.step for e in scalars] == list(logged["frames"])
+    assert [e.value for e in scalars] == pytest.approx(list(logged["loss"]), rel=1e-6)
+
+
 def test_corrupt_checkpoint_is_named(ci_config, tmp_path):
     paths = RunPaths.for_run(tmp_path / "r", tmp_path / "w", "mixed", "gflan", 1)
     paths.checkpoint.parent.mkdir(parents=True)
@@ -153,21 +172,22 @@ def _fixed_batch():
                         (actions == torch.tensor(goals)).float() - 0.2)
 
 
-def _update_once(models_dir):
+def _update_once(models_dir, micro_batch_size=None, minibatch_size=8, checkpointing=False):
     pol = policy(models_dir)
     optimizer = torch.optim.Adam(pol.parameters(), lr=1e-3, eps=1e-5)
-    ppo = PPOConfig(lr=1e-3, epochs=2, minibatch_size=8)
+    ppo = PPOConfig(lr=1e-3, epochs=2, minibatch_size=minibatch_size,
+                    micro_batch_size=micro_batch_size, gradient_checkpointing=checkpointing)
     losses = ppo_update(pol, optimizer, _fixed_batch(), list(ACTIONS), ppo,
                         torch.Generator().manual_seed(5), torch.device("cpu"))
     return pol.state_dict(), losses
 
 
-def _distributed_worker(rank, world_size, port, models_dir, out):
+def _distributed_worker(rank, world_size, port, models_dir, out, micro_batch_size, minibatch_size):
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
                             world_size=world_size)
     try:
-        state, losses = _update_once(models_dir)
+        state, losses = _update_once(models_dir, micro_batch_size, minibatch_size)
         if rank == 0:
             torch.save({"state": state, "losses": losses}, out)
     finally:
@@ -180,16 +200,51 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def test_two_gloo_processes_give_the_single_process_update(models_dir, tmp_path):
+@pytest.mark.parametrize("micro_batch_size, minibatch_size", [(None, 8), (3, 7)])
+def test_two_gloo_processes_give_the_single_process_update(models_dir, tmp_path, micro_batch_size,
+                                                            minibatch_size):
+    """DDP over two processes equals one process; with minibatches of 7 in micro-batches of 3,
+    rank 0's share of 4 takes two micro-steps and rank 1's share of 3 one, plus a zero-weight
+    pass that joins the gradient reduction (the last minibatch of 3 splits 2 and 1)."""
     policy(models_dir)  # build tiny-t5 once before the workers start
-    single_state, single_losses = _update_once(models_dir)
+    single_state, single_losses = _update_once(models_dir, micro_batch_size, minibatch_size)
     out = tmp_path / "dp.pt"
-    mp.spawn(_distributed_worker, args=(2, _free_port(), models_dir, str(out)), nprocs=2)
+    mp.spawn(_distributed_worker, args=(2, _free_port(), models_dir, str(out), micro_batch_size,
+                                        minibatch_size), nprocs=2)
     result = torch.load(out, weights_only=False)
     for key, value in single_state.items():
         torch.testing.assert_close(result["state"][key], value, rtol=1e-4, atol=1e-5)
     for key, value in single_losses.items():
         assert result["losses"][key] == pytest.approx(value, rel=1e-4, abs=1e-5)
+
+
+@pytest.mark.parametrize("micro_batch_size, checkpointing", [(3, False), (None, True)])
+def test_micro_batches_give_the_whole_minibatch_update(models_dir, micro_batch_size, checkpointing):
+    """Gradient accumulation over chunks of 3, 3 and 2 equals one pass over the minibatch of 8;
+    so does recomputing activations (gradient checkpointing)."""
+    whole_state, whole_losses = _update_once(models_dir)
+    micro_state, micro_losses = _update_once(models_dir, micro_batch_size, checkpointing=checkpointing)
+    for key, value in whole_state.items():
+        torch.testing.assert_close(micro_state[key], value, rtol=1e-4, atol=1e-6)
+    for key, value in whole_losses.items():
+        assert micro_losses[key] == pytest.approx(value, rel=1e-5, abs=1e-6)
+    assert any(not torch.equal(whole_state[k], v) for k, v in policy(models_dir).state_dict().items())
+
+
+def test_gradient_checkpointing_recomputes_layers_without_dropout(models_dir):
+    """With checkpointing, a layer's inner forward runs again during backward; dropout stays off."""
+    pol = policy(models_dir)
+    inner = pol.llm.encoder.block[0].layer[0]
+    calls = []
+    inner.register_forward_hook(lambda *_: calls.append(1))
+    prompts = one_step_prompts([0, 1])
+    for enabled, expected in ((False, 1), (True, 2)):
+        pol.set_gradient_checkpointing(enabled)
+        calls.clear()
+        pol(prompts, [list(ACTIONS)] * 2).logits.sum().backward()
+        assert len(calls) == expected
+    assert not any(m.training for m in pol.llm.modules() if isinstance(m, torch.nn.Dropout))
+    pol.set_gradient_checkpointing(False)
 
 
 # --- learning -----------------------------------------------------------------------------

@@ -15,14 +15,18 @@ active everywhere (§B.4).
 
 Data parallelism (``torchrun``, one process per GPU): rank 0 steps the envs
 and acts; the rollout is broadcast; every minibatch is split across ranks,
-each rank back-propagates its share weighted by its sample count, and the
-gradients are summed, so the update equals the single-process one on the same
-batch (the paper's four LLM servers did the same split, §F.3). On CUDA,
-forward passes run under bf16 autocast (Flan-T5 overflows in fp16).
+each rank back-propagates its share weighted by its sample count, and
+:class:`~torch.nn.parallel.DistributedDataParallel` sums the gradients
+(bucketed, overlapped with the backward pass, once per minibatch: micro-batches
+accumulate under ``no_sync``), so the update equals the single-process one on
+the same batch (the paper's four LLM servers did the same split, §F.3). Forward
+passes run in the run's ``precision`` (:mod:`glam_bench.devices`): ``fp32``,
+the paper's, unless a preset opts into ``tf32`` or ``bf16``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import pickle
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +36,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from gymnasium.vector import VectorEnv
+from torch.nn.parallel import DistributedDataParallel
 
 from glam_bench.agents.base import Agent, to_env_actions
 from glam_bench.agents.monitoring import monitoring_prompts
@@ -124,9 +129,9 @@ def build_policy(config: RunConfig, variant: str, device: torch.device) -> LLMPo
 
 @torch.no_grad()
 def monitoring_rows(policy: LLMPolicy, prompts: list[str], candidates: list[str],
-                    device: torch.device) -> list[dict]:
+                    device: torch.device, precision: str = "fp32") -> list[dict]:
     """``policy_log.csv`` rows: each action's probability on each monitoring prompt (§G)."""
-    with autocast(device):
+    with autocast(device, precision):
         output = policy(prompts, [candidates] * len(prompts))
     probabilities = torch.softmax(output.logits.float(), dim=-1).cpu()
     return [{"prompt_id": j, "action": action, "probability": float(probabilities[j, k])}
@@ -154,38 +159,63 @@ def world() -> tuple[int, int]:
     return 0, 1
 
 
-def ppo_update(policy: LLMPolicy, optimizer: torch.optim.Optimizer, batch: RolloutBatch,
+def data_parallel(policy: torch.nn.Module) -> torch.nn.Module:
+    """``policy`` under DistributedDataParallel when torch.distributed runs, else itself.
+
+    Buffers are not re-broadcast (none changes); action-head variants leave the
+    LM head without gradients, so DDP is told to look for unused parameters.
+    """
+    _, size = world()
+    if size == 1 or isinstance(policy, DistributedDataParallel):
+        return policy
+    device = next(policy.parameters()).device
+    return DistributedDataParallel(
+        policy, device_ids=[device.index] if device.type == "cuda" else None,
+        broadcast_buffers=False, find_unused_parameters=bool(policy.variant.action_heads))
+
+
+def ppo_update(policy: torch.nn.Module, optimizer: torch.optim.Optimizer, batch: RolloutBatch,
                candidates: Sequence[str], ppo: PPOConfig, generator: torch.Generator,
-               device: torch.device) -> dict[str, float]:
+               device: torch.device, precision: str = "fp32") -> dict[str, float]:
     """``ppo.epochs`` passes of random minibatches over ``batch`` (§C); mean losses.
 
     Under torch.distributed every rank holds the same batch and draws the same
     permutation; rank r takes minibatch entries r, r+W, ... and its loss is
-    weighted by its share, so the summed gradients equal the full minibatch's.
+    weighted by its share (times W, as DDP averages), so the reduced gradients
+    equal the full minibatch's. Every rank runs as many micro-steps as rank 0
+    (the largest share); a rank whose share is used up joins the last one's
+    gradient reduction with a zero-weight pass.
     """
+    engine = data_parallel(policy)
+    unwrapped = engine.module if isinstance(engine, DistributedDataParallel) else engine
+    unwrapped.set_gradient_checkpointing(ppo.gradient_checkpointing)
     rank, size = world()
     sums = {"entropy": 0.0, "policy_loss": 0.0, "value_loss": 0.0, "loss": 0.0,
             "grad_norm": 0.0}
     steps = 0
     n = len(batch.prompts)
-    params = [p for p in policy.parameters() if p.requires_grad]
+    params = [p for p in engine.parameters() if p.requires_grad]
     for _ in range(ppo.epochs):
         order = torch.randperm(n, generator=generator)
         for start in range(0, n, ppo.minibatch_size):
             minibatch = order[start:start + ppo.minibatch_size]
-            mine = minibatch[rank::size]
+            chunks = micro_batches(minibatch[rank::size], ppo.micro_batch_size)
+            micro_steps = len(micro_batches(minibatch[0::size], ppo.micro_batch_size))
             optimizer.zero_grad(set_to_none=False)
-            local = _minibatch_losses(policy, batch, mine, candidates, ppo, device)
-            weight = len(mine) / len(minibatch)
-            if local is not None:
-                (local["loss"] * weight).backward()
-            stats = torch.tensor([weight * float(local[k].detach()) if local is not None else 0.0
-                                  for k in ("entropy", "policy_loss", "value_loss", "loss")])
+            totals = [0.0] * 4  # python floats: one chunk gives exactly the unsplit numbers
+            for i in range(micro_steps):
+                last = i == micro_steps - 1
+                if i >= len(chunks) and not last:
+                    continue
+                chunk = chunks[i] if i < len(chunks) else minibatch[:1]
+                weight = len(chunk) / len(minibatch) if i < len(chunks) else 0.0
+                with _gradient_sync(engine, last):
+                    local = _minibatch_losses(engine, batch, chunk, candidates, ppo, device, precision)
+                    (local["loss"] * (weight * size)).backward()
+                totals = [t + weight * float(local[k].detach()) for t, k in
+                          zip(totals, ("entropy", "policy_loss", "value_loss", "loss"))]
+            stats = torch.tensor(totals)
             if size > 1:
-                for p in params:
-                    if p.grad is None:  # a rank with an empty share still joins the sum
-                        p.grad = torch.zeros_like(p)
-                    dist.all_reduce(p.grad)
                 dist.all_reduce(stats)
             grad_norm = torch.nn.utils.clip_grad_norm_(params, ppo.max_grad_norm)
             optimizer.step()
@@ -196,13 +226,30 @@ def ppo_update(policy: LLMPolicy, optimizer: torch.optim.Optimizer, batch: Rollo
     return {k: v / max(steps, 1) for k, v in sums.items()}
 
 
-def _minibatch_losses(policy, batch: RolloutBatch, indices: torch.Tensor,
-                      candidates: Sequence[str], ppo: PPOConfig, device: torch.device):
+def _gradient_sync(engine: torch.nn.Module, sync: bool):
+    """DDP's ``no_sync`` for the micro-steps before a minibatch's last; nothing otherwise."""
+    if sync or not isinstance(engine, DistributedDataParallel):
+        return contextlib.nullcontext()
+    return engine.no_sync()
+
+
+def micro_batches(indices: torch.Tensor, size: int | None) -> list[torch.Tensor]:
+    """``indices`` in consecutive chunks of ``size`` (one chunk when None); none when empty.
+
+    Each chunk's mean loss is weighted by its share of the minibatch, so the
+    accumulated gradient is the whole minibatch's (the losses are plain means).
+    """
     if len(indices) == 0:
-        return None
+        return []
+    return list(torch.split(indices, size or len(indices)))
+
+
+def _minibatch_losses(policy, batch: RolloutBatch, indices: torch.Tensor,
+                      candidates: Sequence[str], ppo: PPOConfig, device: torch.device,
+                      precision: str = "fp32"):
     idx = indices.tolist()
     prompts = [batch.prompts[i] for i in idx]
-    with autocast(device):
+    with autocast(device, precision):
         output = policy(prompts, [candidates] * len(prompts))
     losses = ppo_losses(
         output.logits, output.values, batch.actions[indices].to(device),
@@ -219,11 +266,14 @@ def _minibatch_losses(policy, batch: RolloutBatch, indices: torch.Tensor,
 class LLMPPOLearner(Learner):
     """GFlan-T5 (and AFlan, NPAE, NPA, NPE) fine-tuned online with PPO."""
 
-    def __init__(self, config: RunConfig):
+    def __init__(self, config: RunConfig, policy: LLMPolicy | None = None):
+        """``policy`` replaces the one ``config.model`` names (``glam-bench bench``'s random shapes)."""
         self.config = config
         self.device = resolve_device(config.device)
         self.rank, self.world_size = world()
-        self.policy = build_policy(config, config.agent, self.device)
+        self.policy = policy if policy is not None else build_policy(config, config.agent, self.device)
+        #: What the update runs: the policy, under DistributedDataParallel with several ranks.
+        self.engine = data_parallel(self.policy)
         if not self.policy.trainable:
             raise ValueError(f"agent {config.agent!r} is never trained; evaluate it directly")
         self.model_name = config.model
@@ -256,15 +306,15 @@ class LLMPPOLearner(Learner):
             dist.broadcast_object_list(holder, src=0)
             rollout = holder[0]
         batch, episodes = rollout
-        losses = ppo_update(self.policy, self.optimizer, batch, self.candidates, self.config.ppo,
-                            self.minibatch_generator, self.device)
+        losses = ppo_update(self.engine, self.optimizer, batch, self.candidates, self.config.ppo,
+                            self.minibatch_generator, self.device, self.config.precision)
         rows = self._policy_rows() if self.rank == 0 else []
         return UpdateResult(frames=self.config.frames_per_update, episodes=episodes,
                             losses=losses, extra_rows={"policy_log": rows})
 
     @torch.no_grad()
     def _act(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        with autocast(self.device):
+        with autocast(self.device, self.config.precision):
             output = self.policy(prompts, [self.candidates] * len(prompts))
         logits = output.logits.float().cpu()
         actions = sample_actions(logits, self.action_generator)
@@ -300,12 +350,13 @@ class LLMPPOLearner(Learner):
 
     @torch.no_grad()
     def _values(self) -> torch.Tensor:
-        with autocast(self.device):
+        with autocast(self.device, self.config.precision):
             output = self.policy(self.prompts, [self.candidates] * len(self.prompts))
         return output.values.float().cpu()
 
     def _policy_rows(self) -> list[dict]:
-        return monitoring_rows(self.policy, self.monitor_prompts, self.candidates, self.device)
+        return monitoring_rows(self.policy, self.monitor_prompts, self.candidates, self.device,
+                               self.config.precision)
 
     # --- state ---
 
@@ -340,9 +391,10 @@ class LLMAgent(Agent):
 
     def __init__(self, policy: LLMPolicy, num_envs: int, nbr_obs: int, test_set: TestSet,
                  training_actions: Sequence[str], seed: int, device: torch.device, name: str,
-                 french_goal: str = "correct"):
+                 french_goal: str = "correct", precision: str = "fp32"):
         super().__init__(num_envs)
         self.policy, self.device, self.name = policy, device, name
+        self.precision = precision
         self.candidates = list(test_set.action_names or training_actions)
         self.book = PromptBook(num_envs, nbr_obs, self.candidates, test_set.language,
                                test_set.substitutions, french_goal)
@@ -356,7 +408,7 @@ class LLMAgent(Agent):
             self.counted_envs)
         actions = np.zeros(len(prompts), dtype=np.int64)
         if rows.size:
-            with autocast(self.device):
+            with autocast(self.device, self.precision):
                 output = self.policy([prompts[i] for i in rows], [self.candidates] * rows.size)
             actions[rows] = sample_actions(output.logits, self.generator).numpy()
         self.book.record(actions.tolist())
@@ -385,6 +437,6 @@ def policy_agent(config: RunConfig, variant: str, learner_state: dict | None,
         policy.load_state_dict(learner_state["policy"])
     agent = LLMAgent(policy, vector_env.num_envs, config.nbr_obs, test_set,
                      ACTION_SPACES[config.action_space], seed, device, config.agent,
-                     config.french_goal)
+                     french_goal=config.french_goal, precision=config.precision)
     agent.model = config.model
     return agent

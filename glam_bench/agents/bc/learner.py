@@ -173,7 +173,7 @@ class BCLearner(Learner):
     def _loss(self, steps: np.ndarray) -> torch.Tensor:
         """The model's token-mean cross-entropy of the actions taken at ``steps`` (§C)."""
         input_ids, attention_mask, labels = self.batch_tensors(steps)
-        with autocast(self.device):
+        with autocast(self.device, self.config.precision):
             output = self.llm(input_ids=input_ids, attention_mask=attention_mask, labels=labels)
         return output.loss.float()
 
@@ -200,7 +200,7 @@ class BCLearner(Learner):
         for start in range(0, len(steps), size):
             batch = steps[start:start + size]
             total_ce += float(self._loss(batch)) * len(batch)
-            with autocast(self.device):
+            with autocast(self.device, self.config.precision):
                 output = self.policy(self.prompts(batch), [self.candidates] * len(batch))
             chosen = output.logits.float().argmax(dim=-1).cpu()
             actions = torch.tensor([self.store.action(int(s)) for s in batch])

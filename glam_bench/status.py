@@ -1,0 +1,83 @@
+"""``glam-bench status``: progress, frames/s and ETA of every run under a results folder.
+
+Reads only what training already writes: ``run.json`` (the resolved config, so
+the run's total frames), the last row of ``train_log.csv`` (frames so far and
+elapsed seconds) and ``done.json`` (finished). Safe to run while jobs write.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from glam_bench.config import RunConfig
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    """Where one run stands."""
+
+    run: str
+    frames: int
+    total_frames: int
+    frames_per_s: float | None
+    done: bool
+
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds to the last frame at the run's mean rate so far (0 when done)."""
+        if self.done:
+            return 0.0
+        if not self.frames_per_s:
+            return None
+        return max(self.total_frames - self.frames, 0) / self.frames_per_s
+
+
+def last_row(path: Path) -> dict | None:
+    """The last complete row of a CSV log, or None when it has none yet."""
+    if not path.is_file():
+        return None
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return rows[-1] if rows else None
+
+
+def run_status(run_dir: Path, results_dir: Path) -> RunStatus:
+    config = RunConfig.from_dict(json.loads((run_dir / "run.json").read_text(encoding="utf-8"))["config"])
+    total = config.num_updates * config.frames_per_update
+    row = last_row(run_dir / "train_log.csv")
+    frames = int(float(row["frames"])) if row else 0
+    duration = float(row["duration"]) if row else 0.0
+    done = (run_dir / "done.json").is_file()
+    if done:
+        frames = max(frames, int(json.loads((run_dir / "done.json").read_text(encoding="utf-8"))["frames"]))
+    rate = frames / duration if duration > 0 else None
+    return RunStatus(str(run_dir.relative_to(results_dir)), frames, total, rate, done)
+
+
+def collect_status(results_dir: str | Path) -> list[RunStatus]:
+    """The status of every run (a folder with ``run.json``) under ``results_dir``, sorted by path."""
+    results_dir = Path(results_dir)
+    if not results_dir.is_dir():
+        raise FileNotFoundError(f"results folder {results_dir} not found; pass the preset's results_dir")
+    return [run_status(p.parent, results_dir) for p in sorted(results_dir.rglob("run.json"))]
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    hours, rest = divmod(int(round(seconds)), 3600)
+    return f"{hours}h{rest // 60:02d}m"
+
+
+def status_table(statuses: list[RunStatus]) -> str:
+    """A plain-text table: run, progress, frames/s, ETA."""
+    lines = [f"{'run':<40} {'frames':>21} {'done':>6} {'frames/s':>9} {'ETA':>8}"]
+    for s in statuses:
+        share = s.frames / s.total_frames if s.total_frames else 1.0
+        rate = f"{s.frames_per_s:.1f}" if s.frames_per_s else "-"
+        eta = "done" if s.done else format_duration(s.eta_s)
+        lines.append(f"{s.run:<40} {s.frames:>10}/{s.total_frames:<10} {share:>6.1%} {rate:>9} {eta:>8}")
+    return "\n".join(lines)
