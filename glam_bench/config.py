@@ -64,6 +64,9 @@ class RunConfig:
     model: str = "google/flan-t5-large"
     scorer: str = "logprob"
     append_eos: bool = True
+    #: where the space before a scored action goes, and the chat template (glam_bench.llm.framing)
+    candidate_space: str = "prompt"
+    chat_template: bool = False
     nbr_obs: int = 3
     action_space: str = "canonical"
     num_envs: int = 32

@@ -93,7 +93,9 @@ def build_policy(config: RunConfig, variant: str, device: torch.device) -> LLMPo
     """The LLM policy of a run; weights are read offline from ``config.models_dir``."""
     return LLMPolicy.from_pretrained(
         config.model, variant, n_actions=len(ACTION_SPACES[config.action_space]),
-        scoring=ScoringConfig(scorer=config.scorer, append_eos=config.append_eos),
+        scoring=ScoringConfig(scorer=config.scorer, append_eos=config.append_eos,
+                              candidate_space=config.candidate_space,
+                              chat_template=config.chat_template),
         head_hidden=config.value_head_hidden, models_dir=config.models_dir,
         seed=config.seed, device=device,
     )
