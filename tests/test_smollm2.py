@@ -181,9 +181,10 @@ def test_a_truncated_or_corrupt_converted_checkpoint_is_refused_naming_the_file(
     with pytest.raises(gguf_wheel.CorruptModelError, match="model.safetensors: does not match its sha256"):
         load_model(str(truncated))
 
-    corrupt = _copy_of_converted(source, tmp_path / "corrupt")
-    config = json.loads((corrupt / "config.json").read_text())
-    (corrupt / "config.json").write_text(json.dumps({**config, "num_hidden_layers": 2}))
+    corrupt = _copy_of_converted(source, tmp_path / "corrupt")  # same size, one digit changed
+    text = (corrupt / "config.json").read_text()
+    assert '"num_hidden_layers": 30' in text
+    (corrupt / "config.json").write_text(text.replace('"num_hidden_layers": 30', '"num_hidden_layers": 20'))
     with pytest.raises(gguf_wheel.CorruptModelError, match="config.json: does not match"):
         load_model(str(corrupt), pretrained=False)
 
