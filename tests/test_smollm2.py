@@ -119,6 +119,18 @@ def test_gflan_smollm2_acts_and_backpropagates_through_the_value_at_the_last_pro
     assert embedding.grad is not None and embedding.grad.abs().sum() > 0
 
 
+def test_npae_twin_of_smollm2_has_its_embeddings_and_random_layers(smollm2, smollm2_models_dir):
+    twin = LLMPolicy.from_pretrained("smollm2-135m", "npae", n_actions=6, head_hidden=32,
+                                     models_dir=smollm2_models_dir, seed=1)
+    pretrained = dict(smollm2.model.named_parameters())
+    own = dict(twin.llm.named_parameters())
+    assert torch.equal(own["model.embed_tokens.weight"], pretrained["model.embed_tokens.weight"])
+    layer = "model.layers.0.self_attn.q_proj.weight"
+    assert not torch.allclose(own[layer], pretrained[layer])
+    output = twin(one_step_prompts([0, 1]), [list(ACTIONS)] * 2)
+    assert output.logits.shape == (2, 6) and torch.isfinite(output.values).all()
+
+
 def test_zero_shot_one_step_accuracy_of_smollm2_and_its_random_twin(smollm2, smollm2_twin):
     """Printed, not asserted (issue 11): a 135M model is weak zero-shot; the run shows how weak."""
     goals = list(range(len(ACTIONS)))
