@@ -36,7 +36,6 @@ from glam_bench.config import LLM_AGENTS, RunConfig, load_preset, resolve_run
 from glam_bench.devices import PRECISIONS, check_precision, resolve_device, set_matmul_precision
 from glam_bench.llm.heads import LLMPolicy
 from glam_bench.llm.loading import attention_implementation
-from glam_bench.llm.scoring import ScoringConfig
 from glam_bench.vocabulary import ACTION_SPACES
 
 #: Dense peak TFLOP/s by datasheet (SXM parts), keyed by a substring of the CUDA device name.
@@ -94,7 +93,9 @@ def shape_model(name: str, device: torch.device, seed: int = 0) -> tuple[torch.n
 def bench_policy(config: RunConfig, device: torch.device) -> LLMPolicy:
     """The GFlan policy of ``config.model``: a :data:`SHAPES` name, or any loadable model."""
     n_actions = len(ACTION_SPACES[config.action_space])
-    scoring = ScoringConfig(scorer=config.scorer, append_eos=config.append_eos)
+    from glam_bench.agents.llm_ppo import scoring_config
+
+    scoring = scoring_config(config)
     if config.model not in SHAPES:
         return LLMPolicy.from_pretrained(config.model, "gflan", n_actions=n_actions, scoring=scoring,
                                          head_hidden=config.value_head_hidden,

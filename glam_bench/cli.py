@@ -205,6 +205,22 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _models(args: argparse.Namespace) -> int:
+    """Known language models: list them, or fetch one into the models folder."""
+    from glam_bench.llm import registry
+    from glam_bench.llm.loading import default_models_dir
+
+    models_dir = args.models_dir or default_models_dir()
+    if args.models_command == "fetch":
+        print(f"{args.name} -> {registry.fetch(args.name, models_dir, force=args.force)}")
+        return 0
+    print(f"{'model':24} {'present':8} {'source':9} {'licence':18} description  (models folder: {models_dir})")
+    for entry in registry.MODELS.values():
+        present = "yes" if registry.is_present(entry.name, models_dir) else "no"
+        print(f"{entry.name:24} {present:8} {entry.source:9} {entry.licence:18} {entry.description}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="glam-bench", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -286,6 +302,16 @@ def build_parser() -> argparse.ArgumentParser:
     verify = cache_commands.add_parser("verify", help="check the cache against its MANIFEST.json")
     verify.add_argument("--results", dest="cache", default="results", help="default: results")
     cache.set_defaults(handler=_cache)
+
+    models = commands.add_parser("models", help="the known language models: list, fetch")
+    models_commands = models.add_subparsers(dest="models_command", required=True)
+    models_list = models_commands.add_parser("list", help="every known model, whether present, its licence")
+    fetch = models_commands.add_parser("fetch", help="fetch and convert a model once (smollm2-135m)")
+    fetch.add_argument("name", help="e.g. smollm2-135m")
+    fetch.add_argument("--force", action="store_true", help="fetch and convert again even if present")
+    for sub in (models_list, fetch):
+        sub.add_argument("--models-dir", help="default: $GLAM_BENCH_MODELS_DIR or work/models")
+    models.set_defaults(handler=_models)
     return parser
 
 

@@ -95,6 +95,9 @@ class RunConfig:
     french_goal: str = training_default("french_goal")
     #: The prompts of policy_log.csv: the suite's 11 or the authors' 11 (§B.1, §G).
     monitoring_prompts: str = training_default("monitoring_prompts")
+    #: where the space before a scored action goes, and the chat template (glam_bench.llm.framing)
+    candidate_space: str = training_default("candidate_space")
+    chat_template: bool = training_default("chat_template")
     nbr_obs: int = 3
     action_space: str = "canonical"
     num_envs: int = 32

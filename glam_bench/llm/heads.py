@@ -17,7 +17,13 @@ zero-shot  pretrained           scoring      never updated (``policy.trainable``
 =========  ===================  ===========  =======================================
 
 Both heads read the last layer's hidden state at the first decoder position
-(for causal LMs: the last prompt token), in float32 (§B.3). With action heads
+(for causal LMs: the last prompt token), in float32 (§B.3). For a causal LM
+the last prompt token is the counterpart of T5's decoder position 0: it is
+the last position that has read the whole prompt and none of the
+candidates, so the value is a function of the state alone (the same for
+every candidate and every action space), it is computed once in the
+prompt pass whose cache the candidates reuse, and it is the position
+whose output predicts the first token of every action. With action heads
 the decoder sees only its start token and the action names appear only in the
 prompt header; the candidates passed in are used only for their count.
 """

@@ -34,7 +34,7 @@ from safetensors import safe_open
 from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
 from glam_bench.errors import GlamBenchError
-from glam_bench.llm import tiny
+from glam_bench.llm import gguf_wheel, registry, tiny
 
 #: Keys loaded by ``load_embedding_only`` (§B.4: the shared token embedding and embed_tokens).
 EMBEDDING_KEY_PATTERNS: tuple[str, ...] = ("embed", "shared")
@@ -90,9 +90,8 @@ def default_models_dir() -> Path:
 
 
 def fetch_command(name: str, models_dir: str | os.PathLike | None = None) -> str:
-    """The one-time command that downloads ``name`` (a Hub id) where :func:`load_model` will find it."""
-    target = Path(models_dir or default_models_dir()) / name.rstrip("/").split("/")[-1]
-    return f"hf download {name} --local-dir {target}"
+    """The one-time command that fetches ``name`` where :func:`load_model` will find it (:mod:`registry`)."""
+    return registry.fetch_command(name, models_dir or default_models_dir())
 
 
 # --- Finding the files --------------------------------------------------------------
@@ -142,9 +141,10 @@ def _missing_message(name: str, models_dir: Path, looked: list[Path], need_weigh
         f"Model '{name}' is not available offline (no {what} found in: {places}). "
         f"glam-bench never downloads at run time; fetch it once with:\n"
         f"    {fetch_command(name, models_dir)}\n"
-        f"or: python -c \"from huggingface_hub import snapshot_download; "
-        f"snapshot_download('{name}', local_dir='{models_dir / name.rstrip('/').split('/')[-1]}')\"\n"
-        f"Built-in offline models: {', '.join(tiny.TINY_MODELS)}."
+        + ("" if name in registry.MODELS and registry.MODELS[name].source == "wheel" else
+           f"or: python -c \"from huggingface_hub import snapshot_download; "
+           f"snapshot_download('{name}', local_dir='{models_dir / name.rstrip('/').split('/')[-1]}')\"\n")
+        + f"Built-in offline models: {', '.join(tiny.TINY_MODELS)}."
     )
 
 
@@ -170,6 +170,8 @@ def load_model(
     if load_embedding_only and pretrained:
         raise ValueError("load_embedding_only=True means random init plus embeddings: pass pretrained=False")
     path = resolve_model_path(name, models_dir, need_weights=pretrained or load_embedding_only)
+    if (path / gguf_wheel.RECORD_FILE).exists():  # a converted model: refuse corrupt files
+        gguf_wheel.verify_checkpoint(path)
     config = AutoConfig.from_pretrained(path, local_files_only=True)
     config._attn_implementation = attention_implementation(device)
     auto = AutoModelForSeq2SeqLM if config.is_encoder_decoder else AutoModelForCausalLM

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import torch
 
+from glam_bench.llm import framing
 from glam_bench.llm.scoring import PADDING_SCORE, PROB_RATIO_FLOOR, ScoringConfig, ScoringOutput, padding_counts
 
 
@@ -27,7 +28,10 @@ def naive_scores(
     eos = [tokenizer.eos_token_id] if config.append_eos else []
     seq2seq = bool(model.config.is_encoder_decoder)
     rows, hiddens, lengths = [], [], []
+    space, chat = config.candidate_space, config.chat_template
     for prompt, options in zip(prompts, candidates):
+        prompt = framing.frame_prompt(prompt, space, chat, tokenizer)
+        options = [framing.frame_candidate(c, space) for c in options]
         prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"] + (eos if seq2seq else [])
         pair_stats = []
         for candidate in options:

@@ -46,13 +46,17 @@ Scorers (choose with :class:`ScoringConfig`; §B.2, §H.1):
 as the Hugging Face T5 tokenizer did in the Feb- and May-2023 code the paper's
 numbers come from (§B.2); ``False`` is lamorel >= v0.2 (no special tokens).
 Causal prompts never get an end-of-sequence token.
+
+``candidate_space`` and ``chat_template`` choose the texts tokenized
+(:mod:`glam_bench.llm.framing`); their defaults leave the texts as they are.
 """
 
 from __future__ import annotations
 
+import inspect
+import itertools
 import math
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -61,6 +65,7 @@ import torch
 import torch.nn.functional as F
 from transformers.modeling_outputs import BaseModelOutput
 
+from glam_bench.llm import framing
 from glam_bench.llm.batching import (
     TokenCache,
     length_sorted_chunks,
@@ -95,6 +100,8 @@ class ScoringConfig:
     append_eos: bool = True
     pad_group_size: int | None = None
     prompt_chunk_size: int | None = 8
+    candidate_space: str = "prompt"
+    chat_template: bool = False
 
     def __post_init__(self) -> None:
         if self.scorer not in SCORERS:
@@ -103,6 +110,9 @@ class ScoringConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be a positive integer or None")
+        if self.candidate_space not in framing.CANDIDATE_SPACES:
+            raise ValueError(f"unknown candidate_space {self.candidate_space!r}; "
+                             f"expected one of {framing.CANDIDATE_SPACES}")
 
 
 class ScoringOutput(NamedTuple):
@@ -145,6 +155,8 @@ class CandidateScorer:
         self.model = model
         self.config = config
         self.tokens = TokenCache(tokenizer)
+        self.tokenizer = tokenizer
+        framing.check_framing(config.candidate_space, config.chat_template, tokenizer)
         self.is_encoder_decoder = bool(model.config.is_encoder_decoder)
         if self.is_encoder_decoder and model.config.model_type not in PACKABLE_MODEL_TYPES:
             raise NotImplementedError(
@@ -155,6 +167,7 @@ class CandidateScorer:
         pad_id = tokenizer.pad_token_id
         self.pad_id = pad_id if pad_id is not None else (self.eos_id if self.eos_id is not None else 0)
         self.start_id = model.config.decoder_start_token_id if self.is_encoder_decoder else None
+        self.cache_keyword = cache_keyword(model)
         if config.append_eos and self.eos_id is None:
             raise ValueError("append_eos=True but the tokenizer has no end-of-sequence token")
 
@@ -214,11 +227,15 @@ class CandidateScorer:
 
     def _candidate_tokens(self, candidates: Sequence[str]) -> list[tuple[int, ...]]:
         eos = (self.eos_id,) if self.config.append_eos else ()
-        return [ids + eos for ids in self.tokens(candidates)]
+        texts = [framing.frame_candidate(c, self.config.candidate_space) for c in candidates]
+        return [ids + eos for ids in self.tokens(texts)]
 
     def _prompt_tokens(self, prompts: Sequence[str]) -> list[tuple[int, ...]]:
         eos = (self.eos_id,) if self.config.append_eos and self.is_encoder_decoder else ()
-        return [ids + eos for ids in self.tokens(prompts)]
+        config = self.config
+        texts = [framing.frame_prompt(p, config.candidate_space, config.chat_template, self.tokenizer)
+                 for p in prompts]
+        return [ids + eos for ids in self.tokens(texts)]
 
     # --- Encoder-decoder ---------------------------------------------------------------
 
@@ -277,7 +294,7 @@ class CandidateScorer:
             output_hidden_states=True,
             logits_to_keep=1,
         )
-        return out.logits[:, -1], out.hidden_states[-1][:, -1], out.past_key_values, mask
+        return out.logits[:, -1], out.hidden_states[-1][:, -1], out.get(self.cache_keyword), mask
 
     def _causal_logits(self, prompts, rows, cand_ids, cand_mask) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits predicting each candidate token, all candidates decoded on a per-candidate copy of the cache."""
@@ -291,8 +308,8 @@ class CandidateScorer:
             input_ids=fed,
             attention_mask=torch.cat([prompt_mask, cand_mask[:, :-1]], dim=1),
             position_ids=prompt_mask.sum(-1, keepdim=True) + torch.arange(fed.shape[1], device=self.device),
-            past_key_values=cache,
             use_cache=True,
+            **{self.cache_keyword: cache},
         )
         return torch.cat([first, out.logits], dim=1), hidden
 
@@ -312,6 +329,16 @@ class CandidateScorer:
         lengths = [[len(t) for t in cand_tokens[a:b]] for a, b in zip(bounds, bounds[1:])]
         pads = [n for row in padding_counts(lengths, self.config.pad_group_size) for n in row]
         return torch.tensor(pads, dtype=torch.float32, device=self.device)
+
+
+def cache_keyword(model: torch.nn.Module) -> str:
+    """The KV cache's argument and output name: ``cache`` in transformers >= 5.2x, ``past_key_values`` before.
+
+    The old name still works in transformers 5 but warns on every call and is
+    to be removed (5.40); a wrapped model (peft) is asked through its base model.
+    """
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
 
 
 def _probability_ratios(logprobs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
