@@ -10,6 +10,10 @@ The policy stays in eval mode: dropout off in rollouts and updates alike, so
 the PPO ratio is exactly 1 before the first step (lamorel's servers do not
 switch HF models to train mode either).
 
+With an ``adapter`` block (LoRA, :mod:`glam_bench.llm.adapters`) only the
+adapter and the heads are trained and checkpointed; LoRA dropout, if any,
+acts in the update's forward passes only.
+
 Data parallelism (``torchrun``, one process per GPU): rank 0 steps the envs
 and acts; the rollout is broadcast; every minibatch is split across ranks,
 each rank back-propagates its share weighted by its sample count, and the
@@ -32,11 +36,12 @@ from gymnasium.vector import VectorEnv
 
 from glam_bench.agents.base import Agent, to_env_actions
 from glam_bench.agents.monitoring import monitoring_prompts
-from glam_bench.config import PPOConfig, RunConfig
+from glam_bench.config import BC_AGENTS, ConfigError, PPOConfig, RunConfig
 from glam_bench.devices import autocast, resolve_device
 from glam_bench.envs import env_seeds, make_vector_env
 from glam_bench.evaluation.runner import EpisodeTracker
 from glam_bench.evaluation.test_sets import TestSet
+from glam_bench.llm.adapters import adapter_dropout, load_policy_state_dict, policy_state_dict
 from glam_bench.llm.heads import LLMPolicy
 from glam_bench.llm.scoring import ScoringConfig
 from glam_bench.prompts import PromptMemory, apply_substitutions
@@ -91,11 +96,14 @@ def sample_actions(logits: torch.Tensor, generator: torch.Generator) -> torch.Te
 
 def build_policy(config: RunConfig, variant: str, device: torch.device) -> LLMPolicy:
     """The LLM policy of a run; weights are read offline from ``config.models_dir``."""
+    if config.adapter is not None and config.agent in BC_AGENTS:
+        raise ConfigError(f"adapter: LoRA is built for the LLM PPO agents; {config.agent} fine-tunes "
+                          f"all weights (§C): set `adapter: null` in agent_training.{config.agent}")
     return LLMPolicy.from_pretrained(
         config.model, variant, n_actions=len(ACTION_SPACES[config.action_space]),
         scoring=ScoringConfig(scorer=config.scorer, append_eos=config.append_eos),
         head_hidden=config.value_head_hidden, models_dir=config.models_dir,
-        seed=config.seed, device=device,
+        seed=config.seed, device=device, adapter=config.adapter,
     )
 
 
@@ -152,7 +160,8 @@ def ppo_update(policy: LLMPolicy, optimizer: torch.optim.Optimizer, batch: Rollo
             minibatch = order[start:start + ppo.minibatch_size]
             mine = minibatch[rank::size]
             optimizer.zero_grad(set_to_none=False)
-            local = _minibatch_losses(policy, batch, mine, candidates, ppo, device)
+            with adapter_dropout(policy, generator):
+                local = _minibatch_losses(policy, batch, mine, candidates, ppo, device)
             weight = len(mine) / len(minibatch)
             if local is not None:
                 (local["loss"] * weight).backward()
@@ -206,7 +215,9 @@ class LLMPPOLearner(Learner):
         self.model_name = config.model
         self.candidates = list(ACTION_SPACES[config.action_space])
         ppo = config.ppo
-        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=ppo.lr,
+        # Only trainable weights: with an adapter the frozen base is left out.
+        trainable = [p for p in self.policy.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.Adam(trainable, lr=ppo.lr,
                                           betas=ppo.adam_betas, eps=ppo.adam_eps)
         self.action_generator = torch.Generator().manual_seed(config.seed)
         self.minibatch_generator = torch.Generator().manual_seed(config.seed + 1)
@@ -287,7 +298,7 @@ class LLMPPOLearner(Learner):
     # --- state ---
 
     def state_dict(self) -> dict[str, Any]:
-        state = {"policy": self.policy.state_dict(), "optimizer": self.optimizer.state_dict(),
+        state = {"policy": policy_state_dict(self.policy), "optimizer": self.optimizer.state_dict(),
                  "minibatch_generator": self.minibatch_generator.get_state(),
                  "action_generator": self.action_generator.get_state()}
         if self.rank == 0:
@@ -295,7 +306,7 @@ class LLMPPOLearner(Learner):
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.policy.load_state_dict(state["policy"])
+        load_policy_state_dict(self.policy, state["policy"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.minibatch_generator.set_state(state["minibatch_generator"])
         self.action_generator.set_state(state["action_generator"])
@@ -358,7 +369,7 @@ def policy_agent(config: RunConfig, variant: str, learner_state: dict | None,
     device = resolve_device(config.device)
     policy = build_policy(config, variant, device)
     if learner_state is not None:
-        policy.load_state_dict(learner_state["policy"])
+        load_policy_state_dict(policy, learner_state["policy"])
     agent = LLMAgent(policy, vector_env.num_envs, config.nbr_obs, test_set,
                      ACTION_SPACES[config.action_space], seed, device, config.agent)
     agent.model = config.model
