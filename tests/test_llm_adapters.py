@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -27,7 +26,7 @@ from glam_bench.llm.heads import LLMPolicy
 from glam_bench.runs import RunPaths, load_checkpoint
 from glam_bench.training import train
 from tests.llm_fixtures import tiny_models_dir  # noqa: F401 (fixture)
-from tests.one_step_task import CANDIDATES, expected_success, one_step_prompts, train_one_step
+from tests.one_step_task import CANDIDATES, one_step_prompts, train_one_step
 
 ROOT = Path(__file__).resolve().parents[1]
 LORA = AdapterConfig(kind="lora", r=4, alpha=8)
@@ -252,25 +251,25 @@ def lora_learning_model(tiny_models_dir) -> str:
     return smollm2_folder() or "tiny-gpt2"
 
 
+#: (model, updates, episodes per goal per update, LoRA lr): SmolLM2 learns in a few updates but
+#: one costs about a minute on 2 busy CPU cores; tiny-gpt2 (random weights) needs more, fast ones.
+LORA_ONE_STEP_SETTINGS = {"smollm2": (3, 1, 1e-3), "tiny-gpt2": (30, 4, 3e-3)}
+
+
 @pytest.mark.slow
 def test_ppo_with_lora_beats_zero_shot_on_the_one_step_task(lora_learning_model, tiny_models_dir):
     """Acceptance (issue 11): LoRA-only PPO raises success above the zero-shot level in minutes.
 
-    Measured (2 shared CPU cores): see LORA_ONE_STEP_MEASURED below.
+    Success is the expected success over the six goals (no sampling noise). Measured
+    (2 shared CPU cores, LoRA r 8, alpha 16, 1 epoch): see the print; values in the report.
     """
-    policy = build(tiny_models_dir, lora_learning_model, adapter=AdapterConfig(r=8, alpha=16),
-                   seed=1)
-    zero_shot = expected_success(policy)
-    began = time.perf_counter()
-    run = train_one_step(policy, LORA_ONE_STEP_UPDATES, PPOConfig(lr=LORA_ONE_STEP_LR, epochs=2,
-                                                                  minibatch_size=12),
-                         prompts_per_update=12, seed=0)
-    print(f"\nLoRA PPO, one-step task, {lora_learning_model}: zero-shot {zero_shot:.3f}, "
-          f"after {LORA_ONE_STEP_UPDATES} updates {run.success[-1]:.3f} "
-          f"({time.perf_counter() - began:.0f} s); by update: "
+    key = "tiny-gpt2" if lora_learning_model == "tiny-gpt2" else "smollm2"
+    updates, episodes_per_goal, lr = LORA_ONE_STEP_SETTINGS[key]
+    policy = build(tiny_models_dir, lora_learning_model, adapter=AdapterConfig(r=8, alpha=16), seed=1)
+    ppo = PPOConfig(lr=lr, epochs=1, minibatch_size=6 * episodes_per_goal)
+    run = train_one_step(policy, updates, ppo, episodes_per_goal, seed=0)
+    zero_shot, trained = run.success[0], run.success[-1]
+    print(f"\nLoRA PPO, one-step task, {lora_learning_model}: zero-shot {zero_shot:.3f}, after "
+          f"{updates} updates {trained:.3f} ({sum(run.seconds):.0f} s); by update: "
           + " ".join(f"{s:.2f}" for s in run.success))
-    assert run.success[-1] >= zero_shot + 0.15
-
-
-LORA_ONE_STEP_UPDATES = 20
-LORA_ONE_STEP_LR = 1e-3
+    assert trained >= zero_shot + 0.15
