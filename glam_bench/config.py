@@ -80,9 +80,10 @@ class AdapterConfig:
             raise bad("kind", f"unknown adapter kind {self.kind!r}, expected one of {list(ADAPTER_KINDS)}")
         if isinstance(self.r, bool) or not isinstance(self.r, int) or self.r < 1:
             raise bad("r", f"the LoRA rank must be an integer >= 1, got {self.r!r}")
-        if not self.alpha > 0:
+        number = lambda x: isinstance(x, (int, float)) and not isinstance(x, bool)  # noqa: E731
+        if not (number(self.alpha) and self.alpha > 0):
             raise bad("alpha", f"must be > 0, got {self.alpha!r}")
-        if not 0 <= self.dropout < 1:
+        if not (number(self.dropout) and 0 <= self.dropout < 1):
             raise bad("dropout", f"must be in [0, 1), got {self.dropout!r}")
         if self.target_modules is not None and (
                 not self.target_modules or not all(isinstance(m, str) and m for m in self.target_modules)):

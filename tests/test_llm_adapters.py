@@ -112,9 +112,12 @@ def test_lora_dropout_acts_in_the_update_only(tiny_models_dir):
             first = policy(prompts, candidates).logits
         with adapter_dropout(policy, torch.Generator().manual_seed(0)):
             again = policy(prompts, candidates).logits
+        with adapter_dropout(policy, torch.Generator().manual_seed(1)):
+            other = policy(prompts, candidates).logits
         after = policy(prompts, candidates).logits
     assert torch.equal(acting[0], acting[1]) and torch.equal(acting[0], after)
     assert not torch.equal(first, acting[0]) and torch.equal(first, again)
+    assert not torch.equal(first, other)  # each minibatch draws its own masks
 
 
 # --- checkpoints and resume ---------------------------------------------------------------
