@@ -249,30 +249,36 @@ def smollm2_folder() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def lora_learning_model(tiny_models_dir) -> str:
-    """SmolLM2-135M when converted on this machine, else tiny-gpt2 (the causal stand-in)."""
-    return smollm2_folder() or "tiny-gpt2"
+def lora_learning_model() -> str:
+    """The converted SmolLM2-135M folder; the test is about a pretrained LM, so no stand-in.
+
+    tiny-gpt2 (random weights) was tried as one: LoRA on c_attn, lr 1e-2, 8 episodes per goal,
+    2 epochs: expected success 0.167 -> 0.31 after 25 updates (4.5 min), too weak and slow to
+    assert on; a random-init model must first learn to read the goal (see the benchmark).
+    """
+    folder = smollm2_folder()
+    if folder is None:
+        pytest.skip("SmolLM2-135M is not converted on this machine: glam-bench models fetch smollm2-135m")
+    return folder
 
 
-#: (model, updates, episodes per goal per update, LoRA lr): SmolLM2 learns in a few updates but
-#: one costs about a minute on 2 busy CPU cores; tiny-gpt2 (random weights) needs more, fast ones.
-LORA_ONE_STEP_SETTINGS = {"smollm2": (3, 1, 1e-3), "tiny-gpt2": (30, 4, 3e-3)}
+#: SmolLM2-135M, LoRA r 8 / alpha 16 on q_proj, v_proj, lr 1e-3, one epoch, one episode per goal
+#: per update. Measured (2 shared CPU cores): expected success 0.297 zero-shot -> 0.39, 0.59,
+#: 0.80 after 1, 2, 3 updates (34 s of updates).
+LORA_ONE_STEP_UPDATES, LORA_ONE_STEP_LR = 3, 1e-3
 
 
 @pytest.mark.slow
 def test_ppo_with_lora_beats_zero_shot_on_the_one_step_task(lora_learning_model, tiny_models_dir):
     """Acceptance (issue 11): LoRA-only PPO raises success above the zero-shot level in minutes.
 
-    Success is the expected success over the six goals (no sampling noise). Measured
-    (2 shared CPU cores, LoRA r 8, alpha 16, 1 epoch): see the print; values in the report.
+    Success is the expected success over the six goals (no sampling noise).
     """
-    key = "tiny-gpt2" if lora_learning_model == "tiny-gpt2" else "smollm2"
-    updates, episodes_per_goal, lr = LORA_ONE_STEP_SETTINGS[key]
     policy = build(tiny_models_dir, lora_learning_model, adapter=AdapterConfig(r=8, alpha=16), seed=1)
-    ppo = PPOConfig(lr=lr, epochs=1, minibatch_size=6 * episodes_per_goal)
-    run = train_one_step(policy, updates, ppo, episodes_per_goal, seed=0)
+    ppo = PPOConfig(lr=LORA_ONE_STEP_LR, epochs=1, minibatch_size=6)
+    run = train_one_step(policy, LORA_ONE_STEP_UPDATES, ppo, episodes_per_goal=1, seed=0)
     zero_shot, trained = run.success[0], run.success[-1]
-    print(f"\nLoRA PPO, one-step task, {lora_learning_model}: zero-shot {zero_shot:.3f}, after "
-          f"{updates} updates {trained:.3f} ({sum(run.seconds):.0f} s); by update: "
+    print(f"\nLoRA PPO, one-step task, SmolLM2-135M: zero-shot {zero_shot:.3f}, after "
+          f"{LORA_ONE_STEP_UPDATES} updates {trained:.3f} ({sum(run.seconds):.0f} s); by update: "
           + " ".join(f"{s:.2f}" for s in run.success))
     assert trained >= zero_shot + 0.15
