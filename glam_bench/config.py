@@ -74,6 +74,60 @@ class PPOConfig:
     gradient_checkpointing: bool = False
 
 
+#: Adapter kinds a preset's ``adapter`` block may name (only LoRA so far).
+ADAPTER_KINDS = ("lora",)
+
+
+@dataclass(frozen=True)
+class AdapterConfig:
+    """A parameter-efficient adapter on the LLM (beyond the paper): LoRA, built with peft.
+
+    ``target_modules`` None means the default for the model family (peft's
+    table: T5 ``q, v``; Llama/SmolLM2 ``q_proj, v_proj``; GPT-2 ``c_attn``).
+    ``dropout`` acts in the PPO update's forward passes only; acting stays
+    deterministic. See :mod:`glam_bench.llm.adapters`.
+    """
+
+    kind: str = "lora"
+    r: int = 8
+    alpha: float = 16.0
+    dropout: float = 0.0
+    target_modules: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        def bad(key: str, why: str) -> ConfigError:
+            return ConfigError(f"adapter.{key}: {why}; fix the adapter block of the preset's training settings")
+
+        if self.kind not in ADAPTER_KINDS:
+            raise bad("kind", f"unknown adapter kind {self.kind!r}, expected one of {list(ADAPTER_KINDS)}")
+        if isinstance(self.r, bool) or not isinstance(self.r, int) or self.r < 1:
+            raise bad("r", f"the LoRA rank must be an integer >= 1, got {self.r!r}")
+        number = lambda x: isinstance(x, (int, float)) and not isinstance(x, bool)  # noqa: E731
+        if not (number(self.alpha) and self.alpha > 0):
+            raise bad("alpha", f"must be > 0, got {self.alpha!r}")
+        if not (number(self.dropout) and 0 <= self.dropout < 1):
+            raise bad("dropout", f"must be in [0, 1), got {self.dropout!r}")
+        if self.target_modules is not None and (
+                not self.target_modules or not all(isinstance(m, str) and m for m in self.target_modules)):
+            raise bad("target_modules", f"must be a non-empty list of module names, got {self.target_modules!r}")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> AdapterConfig | None:
+        """The adapter of a run config dict; None (or no block) means full fine-tuning."""
+        if data is None:
+            return None
+        if isinstance(data, AdapterConfig):
+            return data
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"adapter: unknown keys {unknown}; known keys: {sorted(known)}")
+        data = dict(data)
+        if data.get("target_modules") is not None:
+            data["target_modules"] = tuple(data["target_modules"])
+        return cls(**data)
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Everything one training run needs; defaults are the paper's GFlan-T5 setup (§C)."""
@@ -116,6 +170,8 @@ class RunConfig:
     results_dir: str = "work/results"
     work_dir: str = "work"
     ppo: PPOConfig = field(default_factory=PPOConfig)
+    #: LoRA on the LLM of the LLM PPO agents; None is full fine-tuning (the paper's).
+    adapter: AdapterConfig | None = None
     drrn: dict = field(default_factory=dict)
     symbolic_ppo: dict = field(default_factory=dict)
     bc: dict = field(default_factory=dict)
@@ -156,6 +212,7 @@ class RunConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"unknown run config keys {unknown}; known keys: {sorted(known)}")
+        data["adapter"] = AdapterConfig.from_dict(data.get("adapter"))
         return cls(ppo=PPOConfig(**ppo), **data)
 
     def save(self, path: str | Path) -> None:

@@ -13,6 +13,10 @@ exception the authors' code made for the variants built from a config
 (NPAE, NPA, NPE): their model was never put in eval mode, so its dropout was
 active everywhere (§B.4).
 
+With an ``adapter`` block (LoRA, :mod:`glam_bench.llm.adapters`) only the
+adapter and the heads are trained and checkpointed; LoRA dropout, if any,
+acts in the update's forward passes only.
+
 Data parallelism (``torchrun``, one process per GPU): rank 0 steps the envs
 and acts; the rollout is broadcast; every minibatch is split across ranks,
 each rank back-propagates its share weighted by its sample count, and
@@ -40,11 +44,12 @@ from torch.nn.parallel import DistributedDataParallel
 
 from glam_bench.agents.base import Agent, to_env_actions
 from glam_bench.agents.monitoring import monitoring_prompts
-from glam_bench.config import PPOConfig, RunConfig
+from glam_bench.config import BC_AGENTS, ConfigError, PPOConfig, RunConfig
 from glam_bench.devices import autocast, resolve_device
 from glam_bench.envs import env_seeds, make_vector_env
 from glam_bench.evaluation.runner import EpisodeTracker
 from glam_bench.evaluation.test_sets import TestSet
+from glam_bench.llm.adapters import adapter_dropout, load_policy_state_dict, policy_state_dict
 from glam_bench.llm.heads import VARIANTS, LLMPolicy
 from glam_bench.llm.scoring import ScoringConfig
 from glam_bench.prompts import PromptMemory, apply_substitutions
@@ -121,11 +126,14 @@ def build_policy(config: RunConfig, variant: str, device: torch.device) -> LLMPo
     The model is in eval mode, or in train mode (dropout active in acting,
     updates, monitoring and tests alike) when :func:`uses_dropout` says so.
     """
+    if config.adapter is not None and config.agent in BC_AGENTS:
+        raise ConfigError(f"adapter: LoRA is built for the LLM PPO agents; {config.agent} fine-tunes "
+                          f"all weights (§C): set `adapter: null` in agent_training.{config.agent}")
     policy = LLMPolicy.from_pretrained(
         config.model, variant, n_actions=len(ACTION_SPACES[config.action_space]),
         scoring=scoring_config(config),
         head_hidden=config.value_head_hidden, models_dir=config.models_dir,
-        seed=config.seed, device=device,
+        seed=config.seed, device=device, adapter=config.adapter,
     )
     return policy.train(uses_dropout(config, variant))
 
@@ -212,7 +220,7 @@ def ppo_update(policy: torch.nn.Module, optimizer: torch.optim.Optimizer, batch:
                     continue
                 chunk = chunks[i] if i < len(chunks) else minibatch[:1]
                 weight = len(chunk) / len(minibatch) if i < len(chunks) else 0.0
-                with _gradient_sync(engine, last):
+                with _gradient_sync(engine, last), adapter_dropout(unwrapped, generator):
                     local = _minibatch_losses(engine, batch, chunk, candidates, ppo, device, precision)
                     (local["loss"] * (weight * size)).backward()
                 totals = [t + weight * float(local[k].detach()) for t, k in
@@ -282,7 +290,9 @@ class LLMPPOLearner(Learner):
         self.model_name = config.model
         self.candidates = list(ACTION_SPACES[config.action_space])
         ppo = config.ppo
-        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=ppo.lr,
+        # Only trainable weights: with an adapter the frozen base is left out.
+        trainable = [p for p in self.policy.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.Adam(trainable, lr=ppo.lr,
                                           betas=ppo.adam_betas, eps=ppo.adam_eps)
         self.action_generator = torch.Generator().manual_seed(config.seed)
         self.minibatch_generator = torch.Generator().manual_seed(config.seed + 1)
@@ -364,7 +374,7 @@ class LLMPPOLearner(Learner):
     # --- state ---
 
     def state_dict(self) -> dict[str, Any]:
-        state = {"policy": self.policy.state_dict(), "optimizer": self.optimizer.state_dict(),
+        state = {"policy": policy_state_dict(self.policy), "optimizer": self.optimizer.state_dict(),
                  "minibatch_generator": self.minibatch_generator.get_state(),
                  "action_generator": self.action_generator.get_state()}
         if self.rank == 0:
@@ -372,7 +382,7 @@ class LLMPPOLearner(Learner):
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.policy.load_state_dict(state["policy"])
+        load_policy_state_dict(self.policy, state["policy"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.minibatch_generator.set_state(state["minibatch_generator"])
         self.action_generator.set_state(state["action_generator"])
@@ -437,7 +447,7 @@ def policy_agent(config: RunConfig, variant: str, learner_state: dict | None,
     device = resolve_device(config.device)
     policy = build_policy(config, variant, device)
     if learner_state is not None:
-        policy.load_state_dict(learner_state["policy"])
+        load_policy_state_dict(policy, learner_state["policy"])
     agent = LLMAgent(policy, vector_env.num_envs, config.nbr_obs, test_set,
                      ACTION_SPACES[config.action_space], seed, device, config.agent,
                      french_goal=config.french_goal, precision=config.precision)

@@ -40,6 +40,8 @@ import torch
 import torch.utils.checkpoint
 from torch import nn
 
+from glam_bench.config import AdapterConfig
+from glam_bench.llm.adapters import apply_adapter
 from glam_bench.llm.loading import load_model
 from glam_bench.llm.scoring import PADDING_SCORE, CandidateScorer, ScoringConfig
 
@@ -137,8 +139,12 @@ class LLMPolicy(nn.Module):
         seed: int = 0,
         dtype: torch.dtype = torch.float32,
         device: str | torch.device = "cpu",
+        adapter: AdapterConfig | None = None,
     ) -> LLMPolicy:
-        """Load ``model_name`` initialised as ``variant`` requires, then add heads (seeded by ``seed``)."""
+        """Load ``model_name`` initialised as ``variant`` requires, then add heads (seeded by ``seed``).
+
+        With ``adapter``, LoRA is injected into the model (seeded by ``seed``) and its base frozen.
+        """
         if variant not in VARIANTS:
             raise ValueError(f"unknown policy variant {variant!r}; expected one of {', '.join(VARIANTS)}")
         spec = VARIANTS[variant]
@@ -151,6 +157,8 @@ class LLMPolicy(nn.Module):
             dtype=dtype,
             device=device,
         )
+        if adapter is not None:
+            apply_adapter(loaded.model, adapter, seed)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             policy = cls(loaded.model, loaded.tokenizer, variant, n_actions, scoring, head_hidden)
