@@ -1,6 +1,13 @@
 """Suite-wide settings."""
 
+import os
+
+import pytest
 import torch
+
+#: Set to 1 to run the tests marked ``measurement``: slow benchmarks whose numbers go in
+#: closing notes and the README (minutes each), kept out of CI's plain ``pytest``.
+MEASUREMENTS_VARIABLE = "GLAM_BENCH_MEASUREMENTS"
 
 
 def pytest_configure(config):
@@ -12,3 +19,13 @@ def pytest_configure(config):
     set it themselves.
     """
     torch.set_num_threads(1)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip ``measurement`` tests unless GLAM_BENCH_MEASUREMENTS=1 (they are reports, not checks)."""
+    if os.environ.get(MEASUREMENTS_VARIABLE) == "1":
+        return
+    skip = pytest.mark.skip(reason=f"a measurement: run with {MEASUREMENTS_VARIABLE}=1")
+    for item in items:
+        if "measurement" in item.keywords:
+            item.add_marker(skip)

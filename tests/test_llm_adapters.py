@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -25,7 +24,7 @@ from glam_bench.llm.adapters import (
 from glam_bench.llm.heads import LLMPolicy
 from glam_bench.runs import RunPaths, load_checkpoint
 from glam_bench.training import train
-from tests.llm_fixtures import tiny_models_dir  # noqa: F401 (fixture)
+from tests.llm_fixtures import smollm2_models_dir, tiny_models_dir  # noqa: F401 (fixtures)
 from tests.one_step_task import CANDIDATES, one_step_prompts, train_one_step
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -237,29 +236,16 @@ def test_behavioural_cloning_refuses_an_adapter(ci_lora):
 
 # --- learning ---------------------------------------------------------------------------------
 
-#: Where the converted SmolLM2-135M-Instruct is looked for until the suite's session fixture
-#: (issue 11's model fetch) provides it; the coordinator swaps this function's body for it.
-SMOLLM2_FOLDERS = (os.environ.get("GLAM_BENCH_SMOLLM2", ""), "/work/wt/models/smollm2-135m",
-                   str(ROOT / "work" / "models" / "smollm2-135m"))
-
-
-def smollm2_folder() -> str | None:
-    """A converted SmolLM2-135M folder on this machine, or None."""
-    return next((f for f in SMOLLM2_FOLDERS if f and (Path(f) / "config.json").exists()), None)
-
-
 @pytest.fixture(scope="module")
-def lora_learning_model() -> str:
-    """The converted SmolLM2-135M folder; the test is about a pretrained LM, so no stand-in.
+def lora_learning_model(smollm2_models_dir) -> str:
+    """The converted SmolLM2-135M folder (fetched once per session); the test is about a
+    pretrained LM, so no stand-in.
 
     tiny-gpt2 (random weights) was tried as one: LoRA on c_attn, lr 1e-2, 8 episodes per goal,
     2 epochs: expected success 0.167 -> 0.31 after 25 updates (4.5 min), too weak and slow to
     assert on; a random-init model must first learn to read the goal (see the benchmark).
     """
-    folder = smollm2_folder()
-    if folder is None:
-        pytest.skip("SmolLM2-135M is not converted on this machine: glam-bench models fetch smollm2-135m")
-    return folder
+    return str(smollm2_models_dir / "smollm2-135m")
 
 
 #: SmolLM2-135M, LoRA r 8 / alpha 16 on q_proj, v_proj, lr 1e-3, one epoch, one episode per goal

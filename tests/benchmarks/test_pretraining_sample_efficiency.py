@@ -49,9 +49,10 @@ from glam_bench.llm.heads import LLMPolicy
 from glam_bench.llm.loading import load_model
 from glam_bench.results import atomic_open
 from tests.one_step_task import train_one_step
-from tests.test_llm_adapters import smollm2_folder
+from tests.llm_fixtures import smollm2_models_dir  # noqa: F401 (fixture)
 
-pytestmark = [pytest.mark.slow, pytest.mark.benchmark(group="pretraining-efficiency")]
+pytestmark = [pytest.mark.slow, pytest.mark.measurement,
+              pytest.mark.benchmark(group="pretraining-efficiency")]
 
 BUDGET_UPDATES = 6
 THRESHOLD = 0.8
@@ -72,10 +73,8 @@ def build(folder: str, pretrained: bool, tuning: str) -> LLMPolicy:
         return LLMPolicy(loaded.model, loaded.tokenizer, "gflan", n_actions=6, head_hidden=64)
 
 
-def test_pretrained_vs_random_init_sample_efficiency(benchmark):
-    folder = smollm2_folder()
-    if folder is None:
-        pytest.skip("SmolLM2-135M is not converted on this machine: glam-bench models fetch smollm2-135m")
+def test_pretrained_vs_random_init_sample_efficiency(benchmark, smollm2_models_dir):
+    folder = str(smollm2_models_dir / "smollm2-135m")
 
     def measure() -> dict:
         results = {}
