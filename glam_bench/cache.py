@@ -4,7 +4,7 @@ Figures can be rebuilt without training from a small set of committed result
 files. The cache mirrors a preset's ``results_dir``
 (``runs/<experiment>/<agent>/seed-<seed>/``) but holds only the small files:
 ``run.json``, ``done.json``, ``train_log.csv``, ``policy_log.csv`` and
-``tests/*.csv`` with their ``tests/*.protocol.json`` -- never checkpoints.
+``tests/*.csv`` with their evaluation records ``tests/*.json`` -- never checkpoints.
 ``MANIFEST.json`` beside them records the preset, the git revision, the date,
 the machine and the sha256 of every file, so a damaged or hand-edited file is
 refused before a figure is drawn from it.
@@ -32,8 +32,9 @@ MANIFEST_NAME = "MANIFEST.json"
 MANIFEST_FORMAT = 1
 #: Result files of a run directory that belong in the cache (tests/*.csv besides).
 RUN_FILES = ("run.json", "done.json", "train_log.csv", "policy_log.csv")
-#: Beside a test CSV, the test protocol it was played under (``glam_bench.evaluation.evaluate``).
-PROTOCOL_SUFFIX = ".protocol.json"
+#: Beside a test CSV, its evaluation record: episode count and test protocol
+#: (``glam_bench.results.write_episode_record``).
+RECORD_SUFFIX = ".json"
 #: How to restore one committed file after an accidental edit.
 RESTORE_HINT = ("restore it with `git checkout -- {path}`, or rebuild the cache from a finished "
                 "run with `glam-bench cache refresh`")
@@ -81,9 +82,9 @@ def parse_result_path(relative: str) -> CachedFile | None:
         return CachedFile(relative, experiment, agent, seed, kind)
     if len(parts) == 6 and parts[4] == "tests" and parts[5].endswith(".csv"):
         return CachedFile(relative, experiment, agent, seed, "episodes", parts[5][: -len(".csv")])
-    if len(parts) == 6 and parts[4] == "tests" and parts[5].endswith(PROTOCOL_SUFFIX):
-        return CachedFile(relative, experiment, agent, seed, "protocol",
-                          parts[5][: -len(PROTOCOL_SUFFIX)])
+    if len(parts) == 6 and parts[4] == "tests" and parts[5].endswith(RECORD_SUFFIX):
+        return CachedFile(relative, experiment, agent, seed, "record",
+                          parts[5][: -len(RECORD_SUFFIX)])
     return None
 
 

@@ -89,6 +89,17 @@ def tiny_model_names() -> tuple[str, ...]:
     raise RuntimeError("glam_bench/llm/tiny.py no longer defines TINY_MODELS as a dict literal")
 
 
+@cache
+def fetchable_model_names() -> tuple[str, ...]:
+    """Models that ``glam-bench models fetch`` installs (``SMOLLM2`` of ``llm/registry.py``),
+    read from the file without importing it, as :func:`tiny_model_names`."""
+    tree = ast.parse((_PACKAGE / "llm" / "registry.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "SMOLLM2":
+            return (node.value.value,)
+    raise RuntimeError("glam_bench/llm/registry.py no longer defines SMOLLM2 as a string literal")
+
+
 def _light_module(relative: str) -> ModuleType:
     """A module of the package loaded from its file alone, skipping its packages' __init__
     (``glam_bench.agents`` imports torch and the envs; these settings modules need neither)."""
@@ -103,11 +114,13 @@ def _light_module(relative: str) -> ModuleType:
 
 def check_model(name: str, models_dir: str, where: str) -> None:
     """A model name the loader can mean: built-in, a Hub id (owner/name) or a local folder."""
-    if name in tiny_model_names() or HUB_ID.match(name) or Path(name).is_dir() \
+    if name in tiny_model_names() + fetchable_model_names() or HUB_ID.match(name) \
+            or Path(name).is_dir() \
             or (Path(models_dir) / name).is_dir():
         return
     raise ConfigError(
         f"{where}: unknown model {name!r}; use a built-in model ({', '.join(tiny_model_names())}), "
+        f"a fetched one ({', '.join(fetchable_model_names())}: glam-bench models list), "
         "a Hugging Face id such as google/flan-t5-large, or a local model folder"
     )
 

@@ -165,8 +165,10 @@ def check_output_path(path: str | os.PathLike, is_dir: bool = False) -> Path:
 
 # --- evaluation records ------------------------------------------------------------------
 # Each per-episode CSV has a small JSON record beside it, written by the evaluation before the
-# CSV: how many episodes it wrote. The report compares the CSV's rows with it, so a CSV cut at
-# a line boundary (half its episodes, still well-formed) is refused instead of averaged.
+# CSV: how many episodes it wrote, and the test protocol they were played under (task sampling
+# and counting, §A.5, §D.1). The report compares the CSV's rows with the count, so a CSV cut at
+# a line boundary (half its episodes, still well-formed) is refused instead of averaged, and
+# names the protocol in its captions (glam_bench.report.fidelity).
 
 
 def episode_record_path(csv_path: str | os.PathLike) -> Path:
@@ -174,13 +176,15 @@ def episode_record_path(csv_path: str | os.PathLike) -> Path:
     return Path(csv_path).with_suffix(".json")
 
 
-def write_episode_record(csv_path: str | os.PathLike, episodes: int, test: str) -> Path:
-    """Record that ``csv_path`` holds ``episodes`` episodes of ``test``."""
+def write_episode_record(csv_path: str | os.PathLike, episodes: int, test: str,
+                         **protocol: object) -> Path:
+    """Record that ``csv_path`` holds ``episodes`` episodes of ``test`` played under ``protocol``
+    (``task_sampling``, ``counting``, ``num_envs``)."""
     import json
 
     record = episode_record_path(csv_path)
     with atomic_open(record) as handle:
-        json.dump({"test": test, "episodes": int(episodes)}, handle, sort_keys=True)
+        json.dump({"test": test, "episodes": int(episodes), **protocol}, handle, sort_keys=True)
         handle.write("\n")
     return record
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from glam_bench.config import RunConfig
+from glam_bench.results import ResultFileError
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def collect_status(results_dir: str | Path) -> list[RunStatus]:
     """The status of every run (a folder with ``run.json``) under ``results_dir``, sorted by path."""
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
-        raise FileNotFoundError(f"results folder {results_dir} not found; pass the preset's results_dir")
+        raise ResultFileError(f"results folder {results_dir} not found; pass the preset's results_dir")
     return [run_status(p.parent, results_dir) for p in sorted(results_dir.rglob("run.json"))]
 
 

@@ -14,6 +14,7 @@ from glam_bench.agents import make_reference_agent
 from glam_bench.config import load_preset, resolve_run
 from glam_bench.envs import env_seeds, make_vector_env
 from glam_bench.evaluation import evaluate
+from glam_bench.results import episode_record_path
 from glam_bench.evaluation.runner import run_episodes
 from glam_bench.runs import RunPaths
 from glam_bench.training import register_untrained_run
@@ -88,9 +89,9 @@ def test_evaluate_run_plays_and_records_the_protocol(random_run, monkeypatch, ta
                                 task_sampling=task_sampling, counting=counting)
     assert seen == {"task_sampling": expected_sampling, "counting": counting}
     assert len(pd.read_csv(out)) == 4
-    recorded = json.loads(evaluate.protocol_path(out).read_text())
-    assert recorded == {"task_sampling": expected_sampling, "counting": counting,
-                        "episodes": 4, "num_envs": 2}
+    recorded = json.loads(episode_record_path(out).read_text())
+    assert recorded == {"test": "no_change", "task_sampling": expected_sampling,
+                        "counting": counting, "episodes": 4, "num_envs": 2}
 
 
 def test_the_paper_preset_counts_as_the_authors_and_the_cli_passes_it(random_run, capsys):
@@ -102,7 +103,7 @@ def test_the_paper_preset_counts_as_the_authors_and_the_cli_passes_it(random_run
     assert main(["evaluate", "--run", str(random_run), "--test", "no_change", "--episodes", "4",
                  "--num-envs", "2", "--counting", "first_finished", "--task-sampling",
                  "instance", "--no-progress"]) == 0
-    recorded = json.loads((random_run / "tests" / "no_change.protocol.json").read_text())
+    recorded = json.loads((random_run / "tests" / "no_change.json").read_text())
     assert (recorded["counting"], recorded["task_sampling"]) == ("first_finished", "instance")
 
 

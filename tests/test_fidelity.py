@@ -281,9 +281,9 @@ def _write_run(root: Path, experiment: str, agent: str, **config) -> None:
     (run / "tests").mkdir(parents=True)
     data = {"experiment": experiment, "agent": agent, "seed": 1, "preset": "paper", **config}
     (run / "run.json").write_text(json.dumps({"config": data}))
-    (run / "tests" / "french.protocol.json").write_text(json.dumps(
-        {"counting": "first_finished", "task_sampling": "instance", "episodes": 4,
-         "num_envs": 2}))
+    (run / "tests" / "french.json").write_text(json.dumps(
+        {"test": "french", "counting": "first_finished", "task_sampling": "instance",
+         "episodes": 4, "num_envs": 2}))
 
 
 def test_captions_name_the_switches_of_the_runs_behind_a_figure(tmp_path):

@@ -9,8 +9,8 @@ beside the CSV (``results.write_episode_record``) for the report to check.
 The test protocol is the preset's ``evaluation`` block: ``task_sampling``
 (one task kind per episode or per env instance, §A.5; by default the run's
 own) and ``counting`` (a quota per env, or the first N episodes to end as
-the authors counted, §D.1). Both are written beside the CSV in
-``<test>.protocol.json`` so figures can say which protocol they show.
+the authors counted, §D.1). Both go in the CSV's evaluation record
+(``tests/<test>.json``) so figures can say which protocol they show.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from pathlib import Path
 import pandas as pd
 
 from glam_bench.agents.families import build_agent, is_trained
-from glam_bench.cache import PROTOCOL_SUFFIX
 from glam_bench.config import RunConfig
 from glam_bench.errors import GlamBenchError
 from glam_bench.envs import env_seeds, make_vector_env
@@ -28,7 +27,7 @@ from glam_bench.evaluation.runner import run_episodes
 from glam_bench.evaluation.test_sets import get_test_set
 from glam_bench.preset_checks import check_device
 from glam_bench.results import check_output_path, write_csv, write_episode_record
-from glam_bench.runs import CheckpointError, checkpoint_of, load_checkpoint, read_json, write_json
+from glam_bench.runs import CheckpointError, checkpoint_of, load_checkpoint, read_json
 
 
 class RunNotFinishedError(GlamBenchError, RuntimeError):
@@ -55,12 +54,6 @@ def learner_state(run_dir: Path, run: dict, config: RunConfig) -> dict | None:
             f"the checkpoint of {run_dir} ({checkpoint}) is missing; re-run its training"
         )
     return payload["learner"]
-
-
-def protocol_path(csv_path: str | Path) -> Path:
-    """Where the test protocol of a test CSV is recorded: ``<test>.protocol.json`` beside it."""
-    csv_path = Path(csv_path)
-    return csv_path.with_name(csv_path.stem + PROTOCOL_SUFFIX)
 
 
 def evaluate_run(run_dir: str | Path, test: str, episodes: int, num_envs: int = 32,
@@ -99,8 +92,8 @@ def evaluate_run(run_dir: str | Path, test: str, episodes: int, num_envs: int = 
         "length": [e.length for e in finished],
         "env": env_id,
     })
-    write_episode_record(out, len(frame), test)  # first: a CSV never outlives a stale record
+    # first: a CSV never outlives a stale record
+    write_episode_record(out, len(frame), test, task_sampling=task_sampling, counting=counting,
+                         num_envs=num_envs)
     write_csv(out, frame, "episodes")
-    write_json(protocol_path(out), {"task_sampling": task_sampling, "counting": counting,
-                                    "episodes": episodes, "num_envs": num_envs})
     return out

@@ -1,7 +1,7 @@
 """Which fidelity switches stand behind a figure, for its caption (``docs/fidelity.md``).
 
 Result CSVs do not carry the run settings; each run's ``run.json`` does, and
-each test CSV may have a ``<test>.protocol.json`` beside it. This module reads
+each test CSV may have an evaluation record ``<test>.json`` beside it. This module reads
 both (absent keys mean the schema's defaults, i.e. what the suite did before
 the key existed) and words them for the footers of the figures they change.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from glam_bench.cache import PROTOCOL_SUFFIX
+from glam_bench.cache import RECORD_SUFFIX
 from glam_bench.config import BC_AGENTS, LLM_AGENTS, RunConfig
 
 #: Run-config keys a caption may name; their defaults are RunConfig's (= the schema's).
@@ -48,15 +48,17 @@ def read_run_settings(results_dir: Path, preset: str | None = None) -> pd.DataFr
 
 
 def read_protocols(results_dir: Path) -> pd.DataFrame:
-    """One row per ``tests/<test>.protocol.json``: experiment, agent, seed, test, counting,
+    """One row per evaluation record ``tests/<test>.json``: experiment, agent, seed, test, counting,
     task_sampling (read from the path, ``runs/<experiment>/<agent>/seed-<seed>/tests/``)."""
     rows = []
-    for path in sorted(Path(results_dir).glob(f"**/tests/*{PROTOCOL_SUFFIX}")):
+    for path in sorted(Path(results_dir).glob(f"**/tests/*{RECORD_SUFFIX}")):
         protocol = json.loads(path.read_text(encoding="utf-8"))
+        if "counting" not in protocol:  # a record written before the protocol was recorded
+            continue
         run = path.parent.parent
         rows.append({"experiment": run.parent.parent.name, "agent": run.parent.name,
                      "seed": int(run.name.removeprefix("seed-")),
-                     "test": path.name[: -len(PROTOCOL_SUFFIX)],
+                     "test": path.name[: -len(RECORD_SUFFIX)],
                      "counting": protocol["counting"],
                      "test_task_sampling": protocol["task_sampling"]})
     return pd.DataFrame(rows, columns=PROTOCOL_COLUMNS)
