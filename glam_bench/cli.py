@@ -318,8 +318,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "no_progress", False):
-        # Hugging Face's weight-loading bars too; read when transformers is first imported
+        # Hugging Face's weight-loading bars too: the variable is read when transformers is first
+        # imported; a process that imported it already (a test session) is told directly
         os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+        if "transformers" in sys.modules:
+            sys.modules["transformers"].utils.logging.disable_progress_bar()
     try:
         return args.handler(args)
     except GlamBenchError as error:
