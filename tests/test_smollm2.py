@@ -225,13 +225,19 @@ def test_models_list_shows_every_known_model_presence_and_licence(smollm2_models
 def test_the_smollm2_preset_is_the_papers_q1_q2_q3_core_with_smollm2():
     config_dir = Path(__file__).resolve().parents[1] / "workflows" / "config"
     preset, paper = (load_preset(config_dir / f"{name}.yaml") for name in ("smollm2", "paper"))
-    assert "PROJECTED FROM FLOPs, NOT MEASURED" in (config_dir / "smollm2.yaml").read_text()
-    assert len(preset["seeds"]) == 2 and set(preset["experiments"]) == {"mixed", "gotolocal"}
-    for name, experiment in preset["experiments"].items():
+    assert "THROUGHPUT MEASURED" in (config_dir / "smollm2.yaml").read_text()
+    assert len(preset["seeds"]) == 2
+    assert set(preset["experiments"]) == {"mixed", "gotolocal", "mixed-lora", "gotolocal-lora"}
+    for name in ("mixed", "gotolocal"):
+        lora = resolve_run(preset, f"{name}-lora", "gflan", 1)
+        assert lora.adapter is not None and lora.adapter.kind == "lora"
+        assert lora.env == paper["experiments"][name]["env"] and lora.num_updates == 10
+        assert preset["experiments"][f"{name}-lora"]["tests"] == paper["experiments"][name]["tests"]
+        experiment = preset["experiments"][name]
         assert experiment["env"] == paper["experiments"][name]["env"]
         assert experiment["tests"] == paper["experiments"][name]["tests"]  # every Q2/Q3 test
         assert {"gflan", "npae", "drrn", "symbolic-ppo"} <= set(experiment["agents"])
         assert set(experiment["reference_agents"]) == {"zero-shot", "random"}
         for agent in ("gflan", "npae", "zero-shot"):
             run = resolve_run(preset, name, agent, 1)
-            assert run.model == registry.SMOLLM2 and run.num_updates == 20
+            assert run.model == registry.SMOLLM2 and run.num_updates == 10 and run.adapter is None
