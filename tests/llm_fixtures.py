@@ -50,7 +50,7 @@ def smollm2_models_dir() -> Path:
     from glam_bench.llm.loading import default_models_dir
 
     if "smollm2" not in _CACHE:
-        folder = default_models_dir()
+        folder = Path(default_models_dir()).resolve()
         registry.fetch(registry.SMOLLM2, folder)
         _CACHE["smollm2"] = folder
     return _CACHE["smollm2"]

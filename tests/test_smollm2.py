@@ -177,7 +177,7 @@ def _copy_of_converted(source: Path, target: Path) -> Path:
     target.mkdir(parents=True)
     for file in source.iterdir():
         if file.name == "model.safetensors":
-            (target / file.name).symlink_to(file)
+            (target / file.name).symlink_to(file.resolve())  # absolute: the source may be relative
         else:
             shutil.copy(file, target / file.name)
     return target
