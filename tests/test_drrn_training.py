@@ -257,8 +257,12 @@ def test_substitutions_rewrite_the_prompt_the_drrn_reads(models_dir, trained_sta
 
 # --- learning -------------------------------------------------------------------------
 
-#: The easy configuration of the learning test (measured: 3 minutes on 2 shared cores;
-#: 300 updates give 0.746 success against random's 0.359, 200 updates only 0.414).
+#: The easy configuration of the learning test. Measured on 2 cores, 256 test episodes each:
+#: under the package versions of 2026-11 (numpy 2.4.6, sentencepiece 0.2.3, which trains the
+#: DRRN tokenizer), 300 updates give 0.402 against random's 0.359 (the same on the code of
+#: 6ea7948, so the change is the environment's, not the suite's) and 400 updates 0.531
+#: (about 4 standard errors above random; 4 minutes); with lr 1e-3, 300 updates give 0.379.
+#: Earlier versions gave 0.746 at 300 updates and 0.414 at 200: the curve is steep here.
 #: GoToRedBall: the mission never changes (§A.5). One observation in the prompt
 #: (short prompts: cheaper GRU passes), 16 envs x 4 steps per update, 4 gradient steps
 #: of batch 64 per update, lr 3e-3, embedding and hidden size 64. Rewards are not scaled
@@ -266,7 +270,7 @@ def test_substitutions_rewrite_the_prompt_the_drrn_reads(models_dir, trained_sta
 #: the policy softmax(Q / T) is the same for Q-values 20x smaller, but Adam, whose steps
 #: are about lr whatever the gradient's scale, reaches them in far fewer steps. With the
 #: paper's scale and lr the Q-values stay flat for thousands of gradient steps.
-LEARNING_UPDATES = 300
+LEARNING_UPDATES = 400
 
 
 @pytest.mark.slow
