@@ -33,7 +33,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from glam_bench.config import LLM_AGENTS, RunConfig, load_preset, resolve_run
-from glam_bench.devices import PRECISIONS, check_precision, resolve_device, set_matmul_precision
+from glam_bench.devices import check_precision, resolve_device, set_matmul_precision
 from glam_bench.llm.heads import LLMPolicy
 from glam_bench.llm.loading import attention_implementation
 from glam_bench.vocabulary import ACTION_SPACES

@@ -2,7 +2,6 @@
 
 import copy
 import dataclasses
-import os
 import socket
 from pathlib import Path
 
