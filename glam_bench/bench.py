@@ -32,7 +32,7 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from glam_bench.config import LLM_AGENTS, RunConfig, load_preset, resolve_run
+from glam_bench.config import LLM_AGENTS, RunConfig, load_preset, resolve_run, study_grid
 from glam_bench.devices import check_precision, resolve_device, set_matmul_precision
 from glam_bench.llm.heads import LLMPolicy
 from glam_bench.llm.loading import attention_implementation
@@ -190,7 +190,7 @@ def bench_config(preset_path: str | Path, model: str, precision: str, device: st
     """The GFlan run config of ``experiment`` (default: the preset's first) with the bench's overrides."""
     preset = load_preset(preset_path)
     if experiment is None:
-        experiment = next(name for name, spec in preset["experiments"].items() if "gflan" in spec["agents"])
+        experiment = next(name for name, spec in study_grid(preset).items() if "gflan" in spec.agents)
     config = resolve_run(preset, experiment, "gflan", preset["seeds"][0])
     overrides = {"model": model, "precision": check_precision(precision), "device": device}
     if frames_per_env:
@@ -316,8 +316,8 @@ def projected_hours(preset: dict, cycle_frames_per_s: float, model: str) -> dict
     Only meaningful for the runs of the benchmarked model; each entry says its own model.
     """
     out = {}
-    for experiment, spec in preset["experiments"].items():
-        agents = [a for a in spec["agents"] if a in LLM_AGENTS]
+    for experiment, spec in study_grid(preset).items():
+        agents = [a for a in spec.agents if a in LLM_AGENTS]
         if not agents:
             continue
         run = resolve_run(preset, experiment, agents[0], preset["seeds"][0])

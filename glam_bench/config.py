@@ -1,12 +1,14 @@
 """Presets (YAML validated by a JSON schema) and the run configs resolved from them.
 
-A preset (``workflows/config/*.yaml``) is data: seeds, training defaults,
-per-agent overrides, the experiment grid and the evaluation settings. One run
-is (experiment, agent, seed); :func:`resolve_run` merges, in order, the
-preset's ``training`` block, ``agent_training[agent]`` and the experiment's
-``training`` block into a frozen :class:`RunConfig`. The Snakefile and the
-``glam-bench`` CLI both go through this module, so a run means the same thing
-whichever way it is started.
+A preset (``workflows/config/*.yaml``) is data saying *how* the study runs:
+seeds, training defaults, per-agent and per-experiment overrides, the model of
+each model size, the frames of each frame budget, an optional subset of
+experiments and tests, and the evaluation settings. *What* the study is (its
+experiments, their envs, agents and tests) is :mod:`glam_bench.study`;
+:func:`study_grid` is the part of it a preset selects. One run is (experiment,
+agent, seed); :func:`resolve_run` merges its settings into a frozen
+:class:`RunConfig`. The Snakefile and the ``glam-bench`` CLI both go through
+this module, so a run means the same thing whichever way it is started.
 """
 
 from __future__ import annotations
@@ -21,16 +23,12 @@ from typing import Any
 import jsonschema
 import yaml
 
+from glam_bench import study
 from glam_bench.errors import GlamBenchError
+# The rosters, re-exported for the modules that read them here (declared in glam_bench.study).
+from glam_bench.study import BC_AGENTS, LLM_AGENTS, REFERENCE_AGENTS, TRAINED_AGENTS  # noqa: F401
 
 SCHEMA_PATH = Path(__file__).with_name("preset_schema.yaml")
-
-#: Agents trained by the LLM PPO trainer, and what each variant is (§B.4).
-LLM_AGENTS = ("gflan", "aflan", "npae", "npa", "npe")
-#: Behavioural-cloning agents (§C, Q4): an "update" is a chunk of supervised steps.
-BC_AGENTS = ("bc-bot", "bc-gflan")
-TRAINED_AGENTS = (*LLM_AGENTS, "drrn", "symbolic-ppo", *BC_AGENTS)
-REFERENCE_AGENTS = ("zero-shot", "random", "bot")
 
 
 class ConfigError(GlamBenchError, ValueError):
@@ -260,27 +258,98 @@ def _deep_merge(base: dict, override: dict) -> dict:
     return merged
 
 
+def check_names(names, known, where: str, what: str) -> None:
+    """ConfigError for the first of ``names`` not in ``known`` (a preset key ``where``),
+    listing the valid ones."""
+    for name in names or ():
+        if name not in known:
+            raise ConfigError(f"{where}/{name}: unknown {what} {name!r}; "
+                              f"choose among {', '.join(known)}")
+
+
+def study_grid(preset: dict) -> dict[str, study.ExperimentSpec]:
+    """The experiments ``preset`` runs, by name, in the study's order.
+
+    Each is the study's :class:`~glam_bench.study.ExperimentSpec` (env, trained
+    and reference agents, ``training``, model size, frame budget) with its
+    ``tests`` narrowed to the preset's ``tests[name]`` subset when it gives one.
+    ``experiments`` absent means :data:`~glam_bench.study.DEFAULT_EXPERIMENTS`.
+    The Snakefile's runs and the CLI's both come from here.
+    """
+    selected = preset.get("experiments")
+    if selected is None:
+        selected = study.DEFAULT_EXPERIMENTS
+    known = tuple(study.EXPERIMENTS_BY_NAME)
+    check_names(selected, known, "experiments", "experiment")
+    subsets = preset.get("tests") or {}
+    check_names(subsets, known, "tests", "experiment")
+    for name, subset in subsets.items():
+        tests = study.EXPERIMENTS_BY_NAME[name].tests
+        for test in subset:
+            if test not in tests:
+                raise ConfigError(f"tests/{name}: {test!r} is not a test of experiment {name!r}; "
+                                  f"choose among {', '.join(tests) or '(it has no tests)'}")
+    grid = {}
+    for spec in study.EXPERIMENTS:
+        if spec.name in selected:
+            if spec.name in subsets:
+                spec = dataclasses.replace(
+                    spec, tests=tuple(t for t in spec.tests if t in subsets[spec.name]))
+            grid[spec.name] = spec
+    return grid
+
+
+def _experiment_scale(preset: dict, spec: study.ExperimentSpec) -> dict[str, Any]:
+    """The training keys the preset gives an experiment's model size and frame budget."""
+    scale: dict[str, Any] = {}
+    if spec.model_size is not None:
+        sizes = preset.get("model_sizes") or {}
+        if spec.model_size not in sizes:
+            raise ConfigError(
+                f"model_sizes: experiment {spec.name!r} needs the model of size "
+                f"{spec.model_size!r}; add `model_sizes: {{{spec.model_size}: <model>}}` to the "
+                f"preset, or leave {spec.name!r} out of its experiments")
+        scale["model"] = sizes[spec.model_size]
+    budgets = preset.get("frame_budgets") or {}
+    if spec.frame_budget in budgets:
+        scale["total_frames"] = budgets[spec.frame_budget]
+    return scale
+
+
 def resolve_run(preset: dict, experiment: str, agent: str, seed: int) -> RunConfig:
-    """The run config of (experiment, agent, seed) under ``preset``."""
-    experiments = preset["experiments"]
-    if experiment not in experiments:
+    """The run config of (experiment, agent, seed) under ``preset``.
+
+    Merged in order, each over the previous: the preset's ``training``,
+    ``agent_training[agent]``, what the experiment is (its study ``training``
+    block, then the preset's model for its ``model_size`` and frames for its
+    ``frame_budget``), and ``experiment_training[experiment]``.
+    """
+    grid = study_grid(preset)
+    if experiment not in grid:
+        if experiment in study.EXPERIMENTS_BY_NAME:
+            raise ConfigError(f"experiment {experiment!r} is not selected by this preset; add it to "
+                              f"its experiments (now {', '.join(grid)})")
         raise ConfigError(
-            f"unknown experiment {experiment!r}; this preset defines {sorted(experiments)}"
+            f"unknown experiment {experiment!r}; the study's experiments are "
+            f"{', '.join(study.EXPERIMENTS_BY_NAME)}"
         )
-    spec = experiments[experiment]
-    allowed = list(spec["agents"]) + list(spec.get("reference_agents", []))
+    spec = grid[experiment]
+    allowed = [*spec.agents, *spec.reference_agents]
     if agent not in allowed:
         raise ConfigError(
             f"agent {agent!r} is not part of experiment {experiment!r}; choose one of {allowed}"
         )
-    training = _deep_merge(preset.get("training", {}), preset.get("agent_training", {}).get(agent, {}))
-    training = _deep_merge(training, spec.get("training", {}))
+    training = preset.get("training", {})
+    for override in (preset.get("agent_training", {}).get(agent, {}), spec.training,
+                     _experiment_scale(preset, spec),
+                     (preset.get("experiment_training") or {}).get(experiment, {})):
+        training = _deep_merge(training, override)
     return RunConfig.from_dict({
         **training,
         "experiment": experiment,
         "agent": agent,
         "seed": int(seed),
-        "env": spec["env"],
+        "env": spec.env,
         "preset": preset["preset"],
         "models_dir": preset.get("models_dir", "work/models"),
         "results_dir": preset.get("results_dir", "work/results"),

@@ -2,8 +2,10 @@
 
 The schema (``preset_schema.yaml``) says which keys exist and their types. This
 module adds what needs the suite's own knowledge: YAML read strictly (a
-duplicate key is an error, a syntax error names its line and column), agent
-names under ``agent_training``, env and model names, each learner's own
+duplicate key is an error, a syntax error names its line and column), the
+names a preset takes from the study (agents under ``agent_training``,
+experiments under ``experiments``, ``tests`` and ``experiment_training``, test
+names, model sizes and frame budgets: ``glam_bench.study``), env and model names, each learner's own
 settings resolved for every run of the grid (``recurrence`` dividing
 ``frames_per_env``, unknown ``drrn``/``bc`` keys), a preset name that is safe
 as a file name, and the device. The CLI (``config.load_preset``) and the
@@ -26,7 +28,8 @@ from types import ModuleType
 
 import yaml
 
-from glam_bench.config import REFERENCE_AGENTS, TRAINED_AGENTS, ConfigError, resolve_run
+from glam_bench import study
+from glam_bench.config import ConfigError, check_names, resolve_run, study_grid
 
 _PACKAGE = Path(__file__).parent
 #: A preset name becomes a file name (``<work>/presets/<preset>.yaml``): no folders, no ``..``.
@@ -168,19 +171,30 @@ def check_preset(preset: dict, source: str = "preset") -> dict:
     if not SAFE_PRESET_NAME.match(name):
         raise ConfigError(f"{source}: preset: {name!r} is not a safe name (it names files); "
                           "use letters, digits, '.', '_' and '-' only, e.g. my-preset")
-    known = (*TRAINED_AGENTS, *REFERENCE_AGENTS)
-    for agent in preset.get("agent_training", {}) or {}:
-        if agent not in known:
-            raise ConfigError(f"{source}: agent_training/{agent}: unknown agent {agent!r}; "
-                              f"choose among {', '.join(known)}")
-    for experiment, spec in preset["experiments"].items():
-        check_env(spec["env"], f"{source}: experiments/{experiment}/env")
-        for agent in spec["agents"]:
+    _check_study_names(preset, source)
+    for experiment, spec in study_grid(preset).items():
+        check_env(spec.env, f"{source}: experiments/{experiment}/env")
+        for agent in spec.agents:
             _check_learner_settings(preset, experiment, agent)
     return preset
+
+
+def _check_study_names(preset: dict, source: str) -> None:
+    """Every name the preset takes from ``glam_bench.study`` is one the study declares."""
+    sizes = tuple(dict.fromkeys(e.model_size for e in study.EXPERIMENTS if e.model_size))
+    budgets = tuple(dict.fromkeys(e.frame_budget for e in study.EXPERIMENTS if e.frame_budget))
+    try:
+        check_names(preset.get("agent_training"), study.AGENT_NAMES, "agent_training", "agent")
+        check_names(preset.get("experiment_training"), tuple(study.EXPERIMENTS_BY_NAME),
+                    "experiment_training", "experiment")
+        check_names(preset.get("model_sizes"), sizes, "model_sizes", "model size")
+        check_names(preset.get("frame_budgets"), budgets, "frame_budgets", "frame budget")
+        study_grid(preset)  # the experiments, and the tests of each `tests` subset
+    except ConfigError as error:
+        raise ConfigError(f"{source}: {error}") from None
 
 
 def run_devices(preset: dict) -> set[str]:
     """The devices the preset's runs ask for."""
     return {resolve_run(preset, experiment, agent, preset["seeds"][0]).device
-            for experiment, spec in preset["experiments"].items() for agent in spec["agents"]}
+            for experiment, spec in study_grid(preset).items() for agent in spec.agents}

@@ -6,7 +6,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from glam_bench.config import ConfigError, PPOConfig, RunConfig, load_preset, resolve_run, validate_preset
+from glam_bench import study
+from glam_bench.config import (ConfigError, PPOConfig, RunConfig, load_preset, resolve_run, study_grid,
+                               validate_preset)
+from glam_bench.preset_checks import check_preset
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "workflows" / "config"
 
@@ -31,12 +34,16 @@ def test_paper_preset_has_the_paper_hyperparameters(presets):
     assert presets["paper"]["evaluation"]["episodes"] == 1000
 
 
-def test_default_and_paper_share_one_experiment_grid(presets):
-    grid = lambda p: {k: (v["env"], v["agents"], v.get("reference_agents"), v.get("tests"))
-                      for k, v in p["experiments"].items()}
-    assert grid(presets["default"]) == grid(presets["paper"])
-    for name, spec in presets["ci"]["experiments"].items():
-        assert spec["agents"] == presets["paper"]["experiments"][name]["agents"]
+def test_presets_take_their_grid_from_the_study(presets):
+    """default and paper run the study's default experiments; ci a subset, with fewer tests."""
+    for name in ("default", "paper"):
+        assert "experiments" not in presets[name]
+        assert tuple(study_grid(presets[name])) == study.DEFAULT_EXPERIMENTS
+    ci = study_grid(presets["ci"])
+    assert tuple(ci) == ("mixed", "gotolocal", "bc")
+    assert ci["mixed"].tests == ("no_change", "synonym_actions", "new_composition")
+    assert ci["gotolocal"].tests == study.GOTOLOCAL_TESTS  # no subset: every test
+    assert ci["mixed"].agents == study.EXPERIMENTS_BY_NAME["mixed"].agents
 
 
 def test_overrides_apply_in_order(presets):
@@ -45,6 +52,67 @@ def test_overrides_apply_in_order(presets):
     assert resolve_run(paper, "mixed", "symbolic-ppo", 2).num_envs == 64
     assert resolve_run(paper, "size-xl", "gflan", 1).model == "google/flan-t5-xl"
     assert resolve_run(paper, "gotolocal", "gflan", 1).total_frames == 400_000
+    assert resolve_run(paper, "pretraining", "npa", 1).total_frames == 500_000
+    # experiment_training comes last: over the agent's and the experiment's settings
+    preset = copy.deepcopy(paper)
+    preset["agent_training"]["gflan"] = {"nbr_obs": 2, "total_frames": 7}
+    preset["experiment_training"] = {"obs-6": {"total_frames": 9}}
+    assert resolve_run(preset, "obs-1", "gflan", 1).nbr_obs == 1  # the study's over the agent's
+    run = resolve_run(preset, "obs-6", "gflan", 1)
+    assert (run.nbr_obs, run.total_frames) == (6, 9)
+    assert resolve_run(preset, "obs-9", "gflan", 1).total_frames == 400_000  # budget over agent's
+
+
+def test_a_frame_budget_the_preset_does_not_list_runs_total_frames(presets):
+    preset = copy.deepcopy(presets["paper"])
+    del preset["frame_budgets"]["pretraining"]
+    assert resolve_run(preset, "pretraining", "aflan", 1).total_frames == 1_500_000
+    assert resolve_run(preset, "gotolocal", "gflan", 1).total_frames == 400_000
+    assert resolve_run(preset, "bc", "bc-bot", 1).total_frames == 1_500_000  # bc has no budget
+
+
+def test_a_model_size_the_preset_does_not_map_names_the_key(presets):
+    preset = copy.deepcopy(presets["default"])
+    assert resolve_run(preset, "size-small", "gflan", 1).model == "tiny-t5-small"
+    del preset["model_sizes"]["xl"]
+    with pytest.raises(ConfigError, match=r"model_sizes.*'xl'.*model_sizes: \{xl: <model>\}"):
+        resolve_run(preset, "size-xl", "gflan", 1)
+    with pytest.raises(ConfigError, match="model_sizes"):
+        check_preset(preset)
+    preset["experiments"] = ["mixed", "size-small"]  # without size-xl the preset is fine
+    check_preset(preset)
+
+
+def test_experiment_and_test_subsets_are_checked_against_the_study(presets):
+    preset = copy.deepcopy(presets["ci"])
+    preset["experiments"] = ["gotolocal", "mixed"]  # the study's order, whatever the preset's
+    assert tuple(study_grid(preset)) == ("mixed", "gotolocal")
+    preset["experiments"].append("mixd")
+    with pytest.raises(ConfigError, match="experiments/mixd: unknown experiment 'mixd'.*gotolocal"):
+        study_grid(preset)
+    preset = copy.deepcopy(presets["ci"])
+    preset["tests"]["gotolocal"] = ["french", "frnch"]
+    with pytest.raises(ConfigError, match="'frnch' is not a test of experiment 'gotolocal'.*english"):
+        check_preset(preset)
+    preset["tests"] = {"gotolocal": ["synonym_actions"]}  # a test, but of mixed
+    with pytest.raises(ConfigError, match="tests/gotolocal: 'synonym_actions' is not a test"):
+        study_grid(preset)
+    preset["tests"] = {"gotolocl": ["no_change"]}
+    with pytest.raises(ConfigError, match="tests/gotolocl: unknown experiment"):
+        study_grid(preset)
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("agent_training", {"gflam": {}}, "agent_training/gflam: unknown agent"),
+    ("experiment_training", {"obs-7": {}}, "experiment_training/obs-7: unknown experiment"),
+    ("model_sizes", {"xxl": "tiny-t5"}, "model_sizes/xxl: unknown model size"),
+    ("frame_budgets", {"mixed": 10}, "frame_budgets/mixed: unknown frame budget"),
+])
+def test_study_names_under_other_keys_are_checked(presets, key, value, message):
+    preset = copy.deepcopy(presets["default"])
+    preset[key] = value
+    with pytest.raises(ConfigError, match=message):
+        check_preset(preset)
 
 
 def test_unknown_key_is_named(presets):
@@ -64,6 +132,8 @@ def test_wrong_type_is_named(presets):
 def test_unknown_experiment_and_agent(presets):
     with pytest.raises(ConfigError, match="unknown experiment 'nope'"):
         resolve_run(presets["default"], "nope", "gflan", 1)
+    with pytest.raises(ConfigError, match="'size-xl' is not selected by this preset"):
+        resolve_run(presets["ci"], "size-xl", "gflan", 1)
     with pytest.raises(ConfigError, match="not part of experiment 'gotoredball'"):
         resolve_run(presets["default"], "gotoredball", "gflan", 1)
 

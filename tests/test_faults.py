@@ -61,7 +61,7 @@ def write_preset(path: Path, root: Path, models: Path, **changes) -> Path:
     preset = yaml.safe_load(CI.read_text(encoding="utf-8"))
     preset.update(work_dir=str(root / "work"), results_dir=str(root / "work" / "results"),
                   figures_dir=str(root / "figures"), models_dir=str(models))
-    preset["experiments"]["mixed"]["training"]["total_frames"] = 48
+    preset["experiment_training"] = {"mixed": {"total_frames": 48}}
     for key, value in changes.items():
         preset[key] = value
     path.write_text(yaml.safe_dump(preset, sort_keys=False), encoding="utf-8")
@@ -335,8 +335,8 @@ def _bad(preset: dict, case: str) -> None:
         preset["agent_training"]["symbolic_ppo"] = {"num_envs": 2}
     elif case == "recurrence":
         preset["agent_training"]["symbolic-ppo"]["symbolic_ppo"]["recurrence"] = 3
-    elif case == "env":
-        preset["experiments"]["mixed"]["env"] = "BabyAI-Text-Nowhere-v0"
+    elif case == "experiment":
+        preset["experiments"].append("nowhere")
     elif case == "model":
         preset["training"]["model"] = "tiny-t6"
     elif case == "seeds":
@@ -353,7 +353,7 @@ def _bad(preset: dict, case: str) -> None:
 BAD_PRESETS = {
     "agent_training/symbolic_ppo": "agent_training/symbolic_ppo: unknown agent",
     "recurrence": "multiple of recurrence (3)",
-    "env": "experiments/mixed/env: unknown environment 'BabyAI-Text-Nowhere-v0'",
+    "experiment": "experiments/nowhere: unknown experiment 'nowhere'",
     "model": "unknown model 'tiny-t6'",
     "seeds": "'seeds/0': '1' is not of type 'integer'",
     "text_fixes": "'training/text_fixes': 'yes' is not of type 'boolean'",
@@ -471,7 +471,7 @@ def test_evaluate_from_another_directory_finds_the_checkpoint(models, tmp_path, 
     project.mkdir()
     preset = yaml.safe_load(CI.read_text(encoding="utf-8"))
     preset.update(work_dir="work", results_dir="work/results", models_dir=str(models))
-    preset["experiments"]["mixed"]["training"]["total_frames"] = 16
+    preset["experiment_training"] = {"mixed": {"total_frames": 16}}
     (project / "p.yaml").write_text(yaml.safe_dump(preset), encoding="utf-8")
     monkeypatch.chdir(project)
     assert run_cli("train", "--config", "p.yaml", "--experiment", "mixed", "--agent", "gflan",

@@ -220,7 +220,7 @@ def test_a_bad_adapter_block_is_a_config_error_naming_the_key(tmp_path, block, k
 def test_an_adapter_block_is_merged_and_can_be_switched_off_per_experiment():
     preset = load_preset(ROOT / "workflows" / "config" / "ci.yaml")
     preset["training"]["adapter"] = {"kind": "lora", "r": 16}
-    preset["experiments"]["gotolocal"]["training"]["adapter"] = None
+    preset["experiment_training"] = {"gotolocal": {"adapter": None}}
     assert resolve_run(preset, "mixed", "gflan", 1).adapter == AdapterConfig(r=16)
     assert resolve_run(preset, "gotolocal", "gflan", 1).adapter is None
     config = resolve_run(preset, "mixed", "gflan", 1)

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from glam_bench.agents.llm_ppo import PromptBook
-from glam_bench.config import ConfigError, load_preset, resolve_run, validate_preset
+from glam_bench.config import ConfigError, load_preset, resolve_run, study_grid, validate_preset
 from glam_bench.devices import autocast
 from glam_bench.envs import env_seeds, make_vector_env
 from glam_bench.llm import tiny
@@ -33,7 +33,7 @@ def test_paper_preset_is_fp32_and_the_key_reaches_the_run():
 def test_default_and_ci_presets_keep_fp32():
     for name in ("default", "ci"):
         preset = load_preset(f"workflows/config/{name}.yaml")
-        agent = preset["experiments"]["mixed"]["agents"][0]
+        agent = study_grid(preset)["mixed"].agents[0]
         assert resolve_run(preset, "mixed", agent, 1).precision == "fp32"
 
 

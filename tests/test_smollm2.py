@@ -18,7 +18,7 @@ import torch
 from glam_bench import cli
 from glam_bench.agents.base import to_env_actions
 from glam_bench.agents.llm_ppo import PromptBook
-from glam_bench.config import load_preset, resolve_run
+from glam_bench.config import load_preset, resolve_run, study_grid
 from glam_bench.envs import env_seeds, make_vector_env
 from glam_bench.llm import framing, gguf_wheel, registry
 from glam_bench.llm.heads import LLMPolicy
@@ -227,17 +227,19 @@ def test_the_smollm2_preset_is_the_papers_q1_q2_q3_core_with_smollm2():
     preset, paper = (load_preset(config_dir / f"{name}.yaml") for name in ("smollm2", "paper"))
     assert "THROUGHPUT MEASURED" in (config_dir / "smollm2.yaml").read_text()
     assert len(preset["seeds"]) == 2
-    assert set(preset["experiments"]) == {"mixed", "gotolocal", "mixed-lora", "gotolocal-lora"}
+    grid, paper_grid = study_grid(preset), study_grid(paper)
+    assert set(grid) == {"mixed", "gotolocal", "mixed-lora", "gotolocal-lora"}
     for name in ("mixed", "gotolocal"):
         lora = resolve_run(preset, f"{name}-lora", "gflan", 1)
         assert lora.adapter is not None and lora.adapter.kind == "lora"
-        assert lora.env == paper["experiments"][name]["env"] and lora.num_updates == 10
-        assert preset["experiments"][f"{name}-lora"]["tests"] == paper["experiments"][name]["tests"]
-        experiment = preset["experiments"][name]
-        assert experiment["env"] == paper["experiments"][name]["env"]
-        assert experiment["tests"] == paper["experiments"][name]["tests"]  # every Q2/Q3 test
-        assert {"gflan", "npae", "drrn", "symbolic-ppo"} <= set(experiment["agents"])
-        assert set(experiment["reference_agents"]) == {"zero-shot", "random"}
+        assert lora.ppo.lr == 1e-4  # experiment_training: the usual LoRA scale
+        assert lora.env == paper_grid[name].env and lora.num_updates == 10
+        assert grid[f"{name}-lora"].tests == paper_grid[name].tests
+        experiment = grid[name]
+        assert experiment.env == paper_grid[name].env
+        assert experiment.tests == paper_grid[name].tests  # every Q2/Q3 test
+        assert {"gflan", "npae", "drrn", "symbolic-ppo"} <= set(experiment.agents)
+        assert set(experiment.reference_agents) == {"zero-shot", "random"}
         for agent in ("gflan", "npae", "zero-shot"):
             run = resolve_run(preset, name, agent, 1)
             assert run.model == registry.SMOLLM2 and run.num_updates == 10 and run.adapter is None

@@ -25,7 +25,8 @@ import pytest
 import yaml
 
 from glam_bench.cache import CacheError, refresh_cache, verify_manifest, write_manifest
-from glam_bench.config import BC_AGENTS, LLM_AGENTS, REFERENCE_AGENTS
+from glam_bench import study
+from glam_bench.config import LLM_AGENTS, REFERENCE_AGENTS, study_grid
 from glam_bench.report import items as report_items
 
 REPO = Path(__file__).resolve().parents[1]
@@ -145,8 +146,13 @@ def checkout(tmp_path_factory) -> Path:
 # --- what the preset says the DAG is -----------------------------------------------------------
 
 
+#: The training rule of each agent kind of the study.
+TRAIN_RULE = {"llm": "train_llm", "baseline": "train_baseline", "bc": "train_bc",
+              "reference": "register_reference"}
+
+
 def expected_jobs(preset: dict) -> dict[str, int]:
-    """Jobs per rule of a fresh run of ``preset``, computed from its YAML alone."""
+    """Jobs per rule of a fresh run of ``preset``, computed from its YAML and the study alone."""
     counts: dict[str, int] = {}
 
     def add(rule: str, n: int = 1) -> None:
@@ -155,23 +161,14 @@ def expected_jobs(preset: dict) -> dict[str, int]:
 
     seeds = len(preset["seeds"])
     available = set()
-    for name, spec in preset["experiments"].items():
-        agents = list(spec["agents"]) + list(spec.get("reference_agents", []))
-        tests = list(spec.get("tests", []))
-        for agent in agents:
-            if agent in LLM_AGENTS:
-                add("train_llm", seeds)
-            elif agent in ("drrn", "symbolic-ppo"):
-                add("train_baseline", seeds)
-            elif agent in BC_AGENTS:
-                add("train_bc", seeds)
-            else:
-                add("register_reference", seeds)
-            llm = agent in LLM_AGENTS or agent in BC_AGENTS or agent == "zero-shot"
-            add("evaluate_llm" if llm else "evaluate_baseline", seeds * len(tests))
-            available |= {("episodes", name, agent, t) for t in tests}
-        available |= {("train_log", name, a, "") for a in spec["agents"]}
-        available |= {("policy_log", name, a, "") for a in spec["agents"] if a in LLM_AGENTS}
+    for name, spec in study_grid(preset).items():
+        for agent in (*spec.agents, *spec.reference_agents):
+            add(TRAIN_RULE[study.AGENTS_BY_NAME[agent].kind], seeds)
+            llm = study.AGENTS_BY_NAME[agent].llm is not None
+            add("evaluate_llm" if llm else "evaluate_baseline", seeds * len(spec.tests))
+            available |= {("episodes", name, agent, t) for t in spec.tests}
+        available |= {("train_log", name, a, "") for a in spec.agents}
+        available |= {("policy_log", name, a, "") for a in spec.agents if a in LLM_AGENTS}
     for item in report_items.FIGURE_ITEMS:
         if all((n.kind, n.experiment, n.agent, n.test) in available
                for n in report_items.item_needs(item)):
@@ -227,8 +224,9 @@ def test_config_overrides_reach_the_preset_file_the_jobs_read(tmp_path, checkout
     (lambda p: p.update(learning_rate=0.1), "learning_rate"),
     (lambda p: p["evaluation"].update(episodes="many"), "evaluation/episodes"),
     (lambda p: p["training"].update(scorer="softmax"), "training/scorer"),
-    (lambda p: p["experiments"]["mixed"]["tests"].append("no_such_test"), "no_such_test"),
-    (lambda p: p["experiments"]["gotolocal"].update(agents=["npae"]), "source_experiment"),
+    (lambda p: p["tests"]["mixed"].append("no_such_test"), "no_such_test"),
+    (lambda p: p["experiments"].append("no_such_experiment"), "no_such_experiment"),
+    (lambda p: p.update(experiments=["mixed", "bc"]), "source_experiment"),
 ])
 def test_a_malformed_preset_stops_before_any_job_naming_the_key(change, message, tmp_path,
                                                                 checkout):
@@ -426,10 +424,9 @@ def test_report_html_has_every_cached_figure_with_its_caption(clone_with_cache, 
 
 
 def single_run_preset(tmp_path: Path, **training) -> Path:
-    """ci.yaml reduced to one gflan run on GoToLocal with ``training`` overrides."""
+    """ci.yaml reduced to GoToLocal with ``training`` overrides (tests ask for its gflan run)."""
     preset = load_yaml(CONFIG_DIR / "ci.yaml")
-    preset["experiments"] = {"gotolocal": {"env": "BabyAI-Text-GoToLocal-v0", "agents": ["gflan"],
-                                           "training": training}}
+    preset.update(experiments=["gotolocal"], tests={}, experiment_training={"gotolocal": training})
     preset.update(work_dir=str(tmp_path / "work"), results_dir=str(tmp_path / "work" / "results"),
                   figures_dir=str(tmp_path / "figures"))
     return write_preset(tmp_path / "one-run.yaml", preset)
@@ -471,9 +468,10 @@ def test_a_killed_training_job_resumes_from_its_checkpoint(tmp_path, models_dir,
 @pytest.mark.slow
 def test_a_missing_model_stops_the_job_with_the_loaders_message(tmp_path, checkout):
     preset = single_run_preset(tmp_path, model="google/flan-t5-large", total_frames=16)
+    target = tmp_path / "work" / "results" / "runs" / "gotolocal" / "gflan" / "seed-1" / "done.json"
     result = snakemake("--cores", "1", "--configfile", str(preset), "--config",
-                       f"models_dir={tmp_path / 'no-models'}", cwd=checkout, check=False,
-                       timeout=600)
+                       f"models_dir={tmp_path / 'no-models'}", "--", str(target), cwd=checkout,
+                       check=False, timeout=600)
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "glam-bench train: error:" in output and "flan-t5-large" in output, output[-3000:]
@@ -511,13 +509,13 @@ def ci_local_run(tmp_path_factory, models_dir, checkout):
 def test_ci_preset_runs_end_to_end(ci_local_run):
     preset = load_yaml(CONFIG_DIR / "ci.yaml")
     results, figures = ci_local_run["results"], ci_local_run["figures"]
-    for name, spec in preset["experiments"].items():
-        for agent in list(spec["agents"]) + list(spec.get("reference_agents", [])):
+    for name, spec in study_grid(preset).items():
+        for agent in (*spec.agents, *spec.reference_agents):
             run = results / "runs" / name / agent / "seed-1"
             assert (run / "done.json").exists() and (run / "run.json").exists()
             if agent not in REFERENCE_AGENTS:
                 assert len(read_rows(run / "train_log.csv")) >= 1
-            for test in spec.get("tests", []):
+            for test in spec.tests:
                 rows = read_rows(run / "tests" / f"{test}.csv")
                 assert len(rows) == preset["evaluation"]["episodes"]
     drawn = [i for i in report_items.FIGURE_ITEMS if (figures / f"{i}.png").exists()]

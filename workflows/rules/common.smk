@@ -16,8 +16,8 @@ from pathlib import Path
 import yaml
 
 from glam_bench.cache import CacheError, cached_files, load_manifest, verify_manifest
-from glam_bench.config import (BC_AGENTS, LLM_AGENTS, REFERENCE_AGENTS, TRAINED_AGENTS, ConfigError,
-                               resolve_run)
+from glam_bench import study
+from glam_bench.config import ConfigError, resolve_run, study_grid
 from glam_bench.evaluation.test_sets import TEST_SETS
 from glam_bench.preset_checks import check_device, check_preset, run_devices
 
@@ -49,23 +49,27 @@ TABLE_SUFFIXES = ("csv", "md", "tex")
 
 
 def check_grid(preset):
-    """What the schema cannot say: known test sets, and bc-gflan's source run in the grid."""
-    for name, spec in preset["experiments"].items():
-        for test in spec.get("tests", []):
+    """What the schema cannot say: known test sets, and the source run of each agent that
+    clones a trained agent's trajectories (bc-gflan) in the grid."""
+    grid = study_grid(preset)
+    for name, spec in grid.items():
+        for test in spec.tests:
             if test not in TEST_SETS:
                 raise ConfigError(
                     f"experiments/{name}/tests: unknown test set {test!r}; "
                     f"choose among {', '.join(TEST_SETS)}"
                 )
-        if "bc-gflan" in spec["agents"]:
-            source = resolve_run(preset, name, "bc-gflan", preset["seeds"][0]).bc.get(
+        for agent in spec.agents:
+            demonstrator = study.AGENTS_BY_NAME[agent].demonstrator
+            if demonstrator not in study.TRAINED_AGENTS:
+                continue
+            source = resolve_run(preset, name, agent, preset["seeds"][0]).bc.get(
                 "source_experiment", "gotolocal")
-            source_spec = preset["experiments"].get(source)
-            if source_spec is None or "gflan" not in source_spec["agents"]:
+            if source not in grid or demonstrator not in grid[source].agents:
                 raise ConfigError(
-                    f"experiments/{name}: bc-gflan learns from the gflan runs of experiment "
-                    f"{source!r} (training.bc.source_experiment), which this preset does not "
-                    "train; add gflan to that experiment or change source_experiment"
+                    f"experiments/{name}: {agent} learns from the {demonstrator} runs of "
+                    f"experiment {source!r} (training.bc.source_experiment), which this preset "
+                    f"does not train; select that experiment or change source_experiment"
                 )
 
 
@@ -108,7 +112,11 @@ EVAL_TASK_SAMPLING = config["evaluation"].get("task_sampling")
 EVAL_PROTOCOL = f"--counting {EVAL_COUNTING}" + (
     f" --task-sampling {EVAL_TASK_SAMPLING}" if EVAL_TASK_SAMPLING else "")
 SEEDS = [int(s) for s in config["seeds"]]
-EXPERIMENTS = config["experiments"]
+#: The experiments this preset runs (glam_bench.study, narrowed by the preset's subsets).
+try:
+    EXPERIMENTS = study_grid(config)
+except ConfigError as error:
+    raise WorkflowError(f"invalid preset: config: {error}") from None
 
 LOGS = os.path.join(WORK, "logs")
 BENCHMARKS = os.path.join(WORK, "benchmarks")
@@ -123,12 +131,12 @@ TEST_WILDCARDS = os.path.join("{experiment}", "{agent}", "seed-{seed}", "{test}"
 
 # --- the grid -------------------------------------------------------------------------------
 
-#: Agents of each training rule.
-#: Every other trained agent (DRRN, Symbolic-PPO, and any agent a user registers in
-#: glam_bench.config.TRAINED_AGENTS) goes through train_baseline and evaluate_baseline.
-BASELINE_AGENTS = tuple(a for a in TRAINED_AGENTS if a not in LLM_AGENTS and a not in BC_AGENTS)
-LLM_EVAL_AGENTS = (*LLM_AGENTS, "zero-shot", *BC_AGENTS)
-OTHER_EVAL_AGENTS = (*BASELINE_AGENTS, "random", "bot")
+#: The agents of each kind (glam_bench.study.AGENT_KINDS); each kind has its training rule.
+AGENTS_OF_KIND = {kind: tuple(a.name for a in study.AGENTS if a.kind == kind)
+                  for kind in study.AGENT_KINDS}
+#: Agents acting through an LLM (evaluate_llm, a GPU on clusters), and the others.
+LLM_EVAL_AGENTS = tuple(a.name for a in study.AGENTS if a.llm is not None)
+OTHER_EVAL_AGENTS = tuple(a.name for a in study.AGENTS if a.llm is None)
 
 
 def agent_pattern(agents):
@@ -136,7 +144,7 @@ def agent_pattern(agents):
 
 
 def experiment_agents(spec):
-    return list(spec["agents"]) + list(spec.get("reference_agents", []))
+    return [*spec.agents, *spec.reference_agents]
 
 
 #: Every run (experiment, agent, seed) and every evaluation (..., test) of the preset.
@@ -144,7 +152,7 @@ RUNS = [(name, agent, seed) for name, spec in EXPERIMENTS.items()
         for agent in experiment_agents(spec) for seed in SEEDS]
 EVALUATIONS = [(name, agent, seed, test) for name, spec in EXPERIMENTS.items()
                for agent in experiment_agents(spec) for seed in SEEDS
-               for test in spec.get("tests", [])]
+               for test in spec.tests]
 
 
 def run_file(experiment, agent, seed, name="done.json", results=None):
@@ -174,26 +182,38 @@ def run_config_sha(wildcards):
 
 def uses_gpu(wildcards):
     """1 when the run's device is not the CPU and its agent has a network worth a GPU."""
-    if wildcards.agent in ("random", "bot"):
+    if not study.AGENTS_BY_NAME[wildcards.agent].has_network:
         return 0
     return 0 if run_config(wildcards).device == "cpu" else 1
+
+
+def training_gpu(wildcards):
+    """The GPU of a training job: none for reference agents (they are only registered)."""
+    return uses_gpu(wildcards) if study.AGENTS_BY_NAME[wildcards.agent].trained else 0
+
+
+#: Agent kinds whose training runs data-parallel over a job's GPUs (torchrun).
+DATA_PARALLEL_KINDS = ("llm", "bc")
 
 
 def launcher(wildcards, resources):
     """The CLI, or torchrun over the job's GPUs for data-parallel LLM training (rank 0 writes)."""
     gpus = int(resources.get("gpu", 0) or 0)
-    if gpus > 1 and run_config(wildcards).device != "cpu":
+    if (gpus > 1 and study.AGENTS_BY_NAME[wildcards.agent].kind in DATA_PARALLEL_KINDS
+            and run_config(wildcards).device != "cpu"):
         return (f"python -m torch.distributed.run --standalone --nproc_per_node={gpus} "
                 "-m glam_bench.cli")
     return "python -m glam_bench.cli"
 
 
 def bc_source(wildcards):
-    """bc-gflan learns from the finished gflan run of its source experiment, same seed."""
-    if wildcards.agent != "bc-gflan":
+    """An agent cloning a trained agent (bc-gflan: gflan) needs that agent's finished run of
+    its source experiment, same seed."""
+    demonstrator = study.AGENTS_BY_NAME[wildcards.agent].demonstrator
+    if demonstrator not in study.TRAINED_AGENTS:
         return []
     source = run_config(wildcards).bc.get("source_experiment", "gotolocal")
-    return [run_file(source, "gflan", wildcards.seed)]
+    return [run_file(source, demonstrator, wildcards.seed)]
 
 
 def results_root(wildcards):
@@ -219,12 +239,12 @@ def grid_available():
     """Result groups (report ``Need``s) the preset's grid produces."""
     available = set()
     for name, spec in EXPERIMENTS.items():
-        for agent in spec["agents"]:
+        for agent in spec.agents:
             available.add(("train_log", name, agent, ""))
-            if agent in LLM_AGENTS:
+            if agent in study.LLM_AGENTS:
                 available.add(("policy_log", name, agent, ""))
         for agent in experiment_agents(spec):
-            for test in spec.get("tests", []):
+            for test in spec.tests:
                 available.add(("episodes", name, agent, test))
     return available
 
