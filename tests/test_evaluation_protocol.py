@@ -110,6 +110,6 @@ def test_the_paper_preset_counts_as_the_authors_and_the_cli_passes_it(random_run
 def test_the_snakemake_rules_pass_the_preset_protocol():
     rules = (ROOT / "workflows" / "rules" / "evaluate.smk").read_text()
     common = (ROOT / "workflows" / "rules" / "common.smk").read_text()
-    assert rules.count("{params.protocol}") == rules.count("glam_bench.cli evaluate") == 2
+    assert rules.count("{params.protocol}") == rules.count("glam_bench.cli evaluate") >= 1
     assert 'config["evaluation"].get("counting", "per_env")' in common
     assert 'config["evaluation"].get("task_sampling")' in common
