@@ -188,7 +188,7 @@ class RunConfig:
         """Updates needed to reach ``total_frames`` (1,172 for the paper's 1.5M, §C).
 
         For BC agents: the supervised schedule's steps split into chunks of
-        ``bc.gradient_steps_per_update`` (``glam_bench.agents.bc.settings``).
+        ``bc.steps_per_update`` (``glam_bench.agents.bc.settings``).
         """
         if self.agent in BC_AGENTS:
             return self._bc_settings().num_updates
