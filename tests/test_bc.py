@@ -42,7 +42,7 @@ def bc_config(preset, tmp_path, models_dir, agent="bc-bot", **bc):
     """A tiny BC run of the ci preset in ``tmp_path``: 32 training + 8 held-out transitions."""
     config = resolve_run(preset, "bc", agent, 1)
     settings = {**config.bc, "transitions": 32, "eval_transitions": 8, "batch_size": 8,
-                "steps_per_update": 1, **bc}
+                "gradient_steps_per_update": 1, **bc}
     return dataclasses.replace(config, results_dir=str(tmp_path / "results"),
                                work_dir=str(tmp_path / "work"), models_dir=str(models_dir),
                                bc=settings)
@@ -123,7 +123,7 @@ def test_paper_schedule(tmp_path):
     # Evaluation every 250 steps (§C). The held-out set is 9 evaluation batches: the authors'
     # loop broke after step 8 (their max_eval_steps), i.e. 9 x 64 = 576 transitions; a
     # smaller batch keeps 9 batches.
-    assert settings.steps_per_update == 250 and settings.eval_transitions == 9 * 64
+    assert settings.gradient_steps_per_update == 250 and settings.eval_transitions == 9 * 64
     small = BCSettings.from_run(dataclasses.replace(config, bc={**config.bc, "batch_size": 8}))
     assert small.eval_transitions == 9 * 8
     assert config.num_updates == 25 and config.frames_per_update == 16_000

@@ -1,4 +1,4 @@
-"""DRRN baseline (§B.5): tokenizer, network, replay memory, learner, prompt memory."""
+"""DRRN baseline (§B.5): tokenizer, network, replay memory, Q-learning, prompt memory."""
 
 import dataclasses
 import io
@@ -11,7 +11,7 @@ import torch
 from glam_bench.agents.drrn import (
     DRRN,
     DRRNConfig,
-    DRRNLearner,
+    DRRNQLearning,
     DRRNTokenizer,
     ReplayMemory,
     Transition,
@@ -163,7 +163,7 @@ def test_replay_stores_tokens_compactly_and_samples_without_replacement():
         memory.sample(11)
 
 
-# --- learner -------------------------------------------------------------------
+# --- Q-learning ----------------------------------------------------------------
 
 
 def test_td_targets_cut_bootstrap_at_episode_end():
@@ -187,7 +187,7 @@ def test_drrn_learns_two_state_bandit(tokenizer):
     config = dataclasses.replace(
         DRRNConfig(), vocab_size=tokenizer.vocab_size, embedding_dim=32, hidden_dim=32, lr=3e-3, batch_size=32
     )
-    learner = DRRNLearner.from_config(config)
+    q_learning = DRRNQLearning.from_config(config)
     memory = ReplayMemory(capacity=10_000, seed=config.memory_seed)
     gen = torch.Generator().manual_seed(0)
     candidates = [tokenizer.encode(a) for a in ACTIONS]
@@ -195,14 +195,14 @@ def test_drrn_learns_two_state_bandit(tokenizer):
     states = [tokenizer.encode(s) for s in bandit]
     correct = list(bandit.values())
     for _ in range(150):
-        chosen = learner.act(states, [candidates] * 2, gen)
+        chosen = q_learning.act(states, [candidates] * 2, gen)
         for s, a, c in zip(states, chosen, correct):
             memory.push(Transition(s, candidates[a], float(a == c), s, candidates, True))
         if len(memory) >= config.batch_size:
-            logs = learner.update(memory.sample(config.batch_size))
+            logs = q_learning.update(memory.sample(config.batch_size))
     assert np.isfinite(logs["loss"])
     with torch.no_grad():
-        q = learner.q_values(states, [candidates] * 2)
+        q = q_learning.q_values(states, [candidates] * 2)
     for q_s, c in zip(q, correct):
         assert int(q_s.argmax()) == c
         assert q_s[c] > 0.7
@@ -210,9 +210,9 @@ def test_drrn_learns_two_state_bandit(tokenizer):
         assert others.max() < 0.3
 
 
-def test_learner_state_dict_round_trip():
+def test_q_learning_state_dict_round_trip():
     config = dataclasses.replace(DRRNConfig(), vocab_size=30, embedding_dim=8, hidden_dim=8)
-    a, b = DRRNLearner.from_config(config), DRRNLearner.from_config(config)
+    a, b = DRRNQLearning.from_config(config), DRRNQLearning.from_config(config)
     b.load_state_dict(a.state_dict())
     states, cands = [[1, 2, 3]], [[[4], [5, 6]]]
     torch.testing.assert_close(a.q_values(states, cands)[0], b.q_values(states, cands)[0])
@@ -225,7 +225,7 @@ def test_paper_defaults():
     c = DRRNConfig()
     assert (c.gamma, c.lr, c.max_grad_norm, c.batch_size) == (0.9, 1e-4, 5.0, 64)
     assert (c.memory_capacity, c.memory_seed, c.temperature) == (5_000_000, 20210824, 1.0)
-    assert c.number_envs * c.steps_per_update == 128
+    assert c.num_envs * c.frames_per_env == 128
     assert c.faithful_missing_first_obs is False
     with pytest.raises(dataclasses.FrozenInstanceError):
         c.gamma = 0.5

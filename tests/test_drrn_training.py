@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from glam_bench.agents import RandomAgent
+from glam_bench.agents.drrn.learner import DRRNAgent, DRRNLearner, build_agent, build_learner
 from glam_bench.agents.drrn.prompt_memory import EnvPrompts
 from glam_bench.agents.drrn.tokenizer import ensure_tokenizer, tokenizer_path
-from glam_bench.agents.drrn.trainer import DRRNAgent, DRRNTrainer, build_agent, build_learner
 from glam_bench.config import ConfigError, RunConfig
 from glam_bench.envs import env_seeds, make_vector_env
 from glam_bench.evaluation.runner import run_episodes
@@ -106,15 +106,15 @@ def assert_same_state(a, b) -> None:
 def test_config_takes_loop_fields_from_the_run_and_rejects_unknown_keys(models_dir):
     learner = build_learner(tiny_config(models_dir))
     try:
-        assert isinstance(learner, DRRNTrainer)
+        assert isinstance(learner, DRRNLearner)
         c = learner.config
-        assert (c.number_envs, c.steps_per_update, c.nbr_obs, c.batch_size) == (3, 8, 2, 8)
+        assert (c.num_envs, c.frames_per_env, c.nbr_obs, c.batch_size) == (3, 8, 2, 8)
         assert c.vocab_size == learner.tokenizer.vocab_size  # the 8000 request, capped (§B.5)
         assert (c.gamma, c.lr, c.max_grad_norm) == (0.9, 1e-4, 5.0)  # paper defaults kept
     finally:
         learner.close()
-    with pytest.raises(ConfigError, match="number_envs"):
-        build_learner(tiny_config(models_dir, drrn={"number_envs": 4}))
+    with pytest.raises(ConfigError, match=r"unknown drrn settings \['num_envs'\]"):
+        build_learner(tiny_config(models_dir, drrn={"num_envs": 4}))
 
 
 def test_tokenizer_is_built_once_into_models_dir_and_loaded_from_there(tmp_path):
@@ -193,7 +193,7 @@ def test_kill_and_resume_gives_the_uninterrupted_run(models_dir, tmp_path):
     assert len(straight_log) == 6 and straight_log["episodes"].iloc[-1] > 0
     assert {"q_loss", "q_mean", "target_mean"} <= set(straight_log.columns)
     pd.testing.assert_frame_equal(straight_log, resumed_log)
-    assert_same_state(straight.learner.state_dict(), resumed.learner.state_dict())
+    assert_same_state(straight.q_learning.state_dict(), resumed.q_learning.state_dict())
     assert_same_state(straight.replay.state_dict(), resumed.replay.state_dict())
     assert (resumed_paths.results / "done.json").exists()
 

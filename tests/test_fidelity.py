@@ -22,7 +22,7 @@ from glam_bench.agents.llm_ppo import (
     scoring_config,
 )
 from glam_bench.agents.monitoring import AUTHORS_MONITORING_PROMPTS, monitoring_prompts
-from glam_bench.agents.symbolic_ppo.trainer import SymbolicPPOAgent
+from glam_bench.agents.symbolic_ppo.learner import SymbolicPPOAgent
 from glam_bench.config import RunConfig, load_preset, load_schema, resolve_run, training_default
 from glam_bench.envs import make_vector_env
 from glam_bench.evaluation.test_sets import get_test_set

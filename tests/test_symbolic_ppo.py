@@ -139,7 +139,7 @@ def _mean_prob_of_rewarded_action(model, rollout):
 def test_ppo_update_raises_probability_of_rewarded_action():
     torch.manual_seed(0)
     # A larger lr than the paper's 1e-4 so that one update (8 optimizer steps) shows clearly.
-    config = dataclasses.replace(SymbolicPPOConfig(), recurrence=10, batch_size=40, lr=1e-3)
+    config = dataclasses.replace(SymbolicPPOConfig(), recurrence=10, minibatch_size=40, lr=1e-3)
     model = SymbolicACModel(config)
     model.train()
     rollout = _synthetic_rollout(model)
@@ -152,7 +152,7 @@ def test_ppo_update_raises_probability_of_rewarded_action():
 
 def test_ppo_update_is_reproducible_with_a_generator():
     torch.manual_seed(0)
-    config = dataclasses.replace(SymbolicPPOConfig(), recurrence=5, batch_size=20, epochs=1)
+    config = dataclasses.replace(SymbolicPPOConfig(), recurrence=5, minibatch_size=20, epochs=1)
     model = SymbolicACModel(config)
     rollout = _synthetic_rollout(model, T=10, N=2)
     twin = copy.deepcopy(model)
@@ -166,7 +166,7 @@ def test_ppo_update_is_reproducible_with_a_generator():
 def test_memory_is_reset_where_mask_is_zero():
     """A frame that starts an episode must ignore whatever memory it was handed."""
     torch.manual_seed(0)
-    config = dataclasses.replace(SymbolicPPOConfig(), recurrence=2, batch_size=2, epochs=1, lr=0.0)
+    config = dataclasses.replace(SymbolicPPOConfig(), recurrence=2, minibatch_size=2, epochs=1, lr=0.0)
     model = SymbolicACModel(config)
     rollout = _synthetic_rollout(model, T=2, N=1)
     rollout.memories = torch.randn_like(rollout.memories) * 100  # garbage, masked away
@@ -185,7 +185,7 @@ def test_rejects_rollout_not_divisible_by_recurrence():
 
 def test_paper_defaults():
     c = SymbolicPPOConfig()
-    assert (c.recurrence, c.lr, c.adam_betas, c.adam_eps, c.batch_size, c.epochs) == (
+    assert (c.recurrence, c.lr, c.adam_betas, c.adam_eps, c.minibatch_size, c.epochs) == (
         20, 1e-4, (0.9, 0.999), 1e-5, 1280, 4)
-    assert (c.clip_eps, c.entropy_coef, c.value_loss_coef, c.max_grad_norm) == (0.2, 0.01, 0.5, 0.5)
-    assert (c.discount, c.gae_lambda, c.procs, c.frames_per_proc) == (0.99, 0.99, 64, 40)
+    assert (c.clip_eps, c.entropy_coef, c.value_coef, c.max_grad_norm) == (0.2, 0.01, 0.5, 0.5)
+    assert (c.gamma, c.gae_lambda, c.num_envs, c.frames_per_env) == (0.99, 0.99, 64, 40)

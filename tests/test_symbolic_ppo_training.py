@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
-from glam_bench.agents.symbolic_ppo.trainer import SymbolicPPOAgent, build_agent, build_learner
+from glam_bench.agents.symbolic_ppo.learner import SymbolicPPOAgent, build_agent, build_learner
 from glam_bench.config import ConfigError, RunConfig
 from glam_bench.envs import env_seeds, make_vector_env
 from glam_bench.evaluation.runner import run_episodes
@@ -30,7 +30,7 @@ def tiny_config(**changes) -> RunConfig:
     config = RunConfig(
         experiment="resume", agent="symbolic-ppo", seed=1, env="BabyAI-Text-GoToLocalS8N4-v0",
         preset="test", num_envs=3, frames_per_env=8, total_frames=3 * 8 * 6, device="cpu",
-        symbolic_ppo={"recurrence": 4, "batch_size": 12, "epochs": 1},
+        symbolic_ppo={"recurrence": 4, "minibatch_size": 12, "epochs": 1},
     )
     return dataclasses.replace(config, **changes)
 
@@ -46,14 +46,14 @@ def test_config_takes_loop_fields_from_the_run():
     learner = build_learner(tiny_config(action_space="restricted"))
     try:
         c = learner.config
-        assert (c.procs, c.frames_per_proc, c.n_actions, c.recurrence) == (3, 8, 3, 4)
-        assert (c.lr, c.clip_eps, c.discount, c.gae_lambda) == (1e-4, 0.2, 0.99, 0.99)  # §B.6
+        assert (c.num_envs, c.frames_per_env, c.n_actions, c.recurrence) == (3, 8, 3, 4)
+        assert (c.lr, c.clip_eps, c.gamma, c.gae_lambda) == (1e-4, 0.2, 0.99, 0.99)  # §B.6
     finally:
         learner.close()
     with pytest.raises(ConfigError, match="multiple of recurrence"):
         build_learner(tiny_config(frames_per_env=10))
-    with pytest.raises(ConfigError, match="procs"):
-        build_learner(tiny_config(symbolic_ppo={"procs": 8}))
+    with pytest.raises(ConfigError, match=r"unknown symbolic_ppo settings \['num_envs'\]"):
+        build_learner(tiny_config(symbolic_ppo={"num_envs": 8}))
 
 
 def test_update_learns_the_mission_words_and_logs_the_symbolic_columns():

@@ -19,8 +19,8 @@ from glam_bench.evaluation.test_sets import TestSet
 
 _FAMILY_MODULES = {
     **{name: "glam_bench.agents.llm_ppo" for name in (*LLM_AGENTS, "zero-shot")},
-    "drrn": "glam_bench.agents.drrn.trainer",
-    "symbolic-ppo": "glam_bench.agents.symbolic_ppo.trainer",
+    "drrn": "glam_bench.agents.drrn.learner",
+    "symbolic-ppo": "glam_bench.agents.symbolic_ppo.learner",
     "bc-bot": "glam_bench.agents.bc",
     "bc-gflan": "glam_bench.agents.bc",
 }

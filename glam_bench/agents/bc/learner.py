@@ -25,11 +25,11 @@ demonstrations (:mod:`glam_bench.agents.bc.collect`), as the authors'
   used or updated (the authors' BC model had none, §C).
 
 One update of the shared loop (:func:`glam_bench.training.train`) is
-``steps_per_update`` optimizer steps followed by the held-out evaluation on
-the tail split (the authors evaluated every 250 steps). Log columns (§G):
-``frames`` counts training transitions consumed (nominally
-``steps_per_update x batch_size`` per update); no episodes are played, so
-every episode column is NaN; ``loss`` = ``ce_loss`` (mean training CE of the
+``gradient_steps_per_update`` optimizer steps followed by the held-out
+evaluation on the tail split (the authors evaluated every 250 steps). Log
+columns (§G): ``frames`` counts training transitions consumed (nominally
+``gradient_steps_per_update x batch_size`` per update); no episodes are
+played, so every episode column is NaN; ``loss`` = ``ce_loss`` (mean training CE of the
 update's steps); ``grad_norm`` is the mean gradient norm (nothing is
 clipped); ``entropy``, ``policy_loss`` and ``value_loss`` are NaN (no RL
 objective, no value head). BC's own columns: ``ce_loss``, ``eval_ce_loss``
@@ -122,7 +122,7 @@ class BCLearner(Learner):
 
     def update(self) -> UpdateResult:
         settings = self.settings
-        steps = min(settings.steps_per_update, settings.total_steps - self.step)
+        steps = min(settings.gradient_steps_per_update, settings.total_steps - self.step)
         if steps <= 0:
             raise RuntimeError(f"the BC schedule of {settings.total_steps} steps is finished")
         sums = {"ce_loss": 0.0, "grad_norm": 0.0}

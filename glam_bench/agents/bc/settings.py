@@ -3,20 +3,20 @@
 One frozen record, built from a run's ``bc`` block (keys declared under
 ``$defs/bc`` in ``preset_schema.yaml``) over the paper's values:
 
-==================  =====================  ==================================================
-key                 paper (§C)             meaning
-==================  =====================  ==================================================
-transitions         400,000                training split: the first N usable transitions
-eval_transitions    9 x batch_size (576)   held-out tail split right after them (see below)
-lr                  5e-4                   AdamW (eps 1e-8, weight decay 0, betas 0.9/0.999)
-epochs              1
-batch_size          64                     8 per device x 8 GPUs, no accumulation
-warmup_fraction     0.01                   linear warm-up over 1% of the steps, then cosine
-steps_per_update    250                    optimizer steps per ``train_log.csv`` row
-mask_pad_labels     false                  the authors trained on the padded label positions
-shuffle             false                  the authors' DataLoader kept collection order
-source_experiment   gotolocal              where bc-gflan's trained gflan run lives
-==================  =====================  ==================================================
+=========================  =====================  ==================================================
+key                        paper (§C)             meaning
+=========================  =====================  ==================================================
+transitions                400,000                training split: the first N usable transitions
+eval_transitions           9 x batch_size (576)   held-out tail split right after them (see below)
+lr                         5e-4                   AdamW (eps 1e-8, weight decay 0, betas 0.9/0.999)
+epochs                     1
+batch_size                 64                     8 per device x 8 GPUs, no accumulation
+warmup_fraction            0.01                   linear warm-up over 1% of the steps, then cosine
+gradient_steps_per_update  250                    optimizer steps per ``train_log.csv`` row
+mask_pad_labels            false                  the authors trained on the padded label positions
+shuffle                    false                  the authors' DataLoader kept collection order
+source_experiment          gotolocal              where bc-gflan's trained gflan run lives
+=========================  =====================  ==================================================
 
 The authors kept everything after their first 400,000 transitions "for
 evaluation" and evaluated on 9 batches of it every 250 steps (their
@@ -28,11 +28,12 @@ Schedule. ``steps_per_epoch = ceil(transitions / batch_size)`` (the last batch
 may be partial, as a DataLoader without ``drop_last``), ``total_steps =
 epochs x steps_per_epoch`` (6,250 in the paper) and the warm-up lasts
 ``warmup_fraction x total_steps`` steps, not rounded, as the authors passed
-it. One training "update" of the shared loop is ``steps_per_update`` optimizer
-steps (the last one may be shorter); when unset it is the authors'
-evaluation interval, 250, lowered to ``ceil(total_steps / 8)`` for short runs
-so that every run logs at least 8 rows. The loop's frame count of an update is
-``steps_per_update x batch_size`` training transitions.
+it. One training "update" of the shared loop is ``gradient_steps_per_update``
+optimizer steps (the last one may be shorter; DRRN's config names the same
+quantity the same way); when unset it is the authors' evaluation interval,
+250, lowered to ``ceil(total_steps / 8)`` for short runs so that every run
+logs at least 8 rows. The loop's frame count of an update is
+``gradient_steps_per_update x batch_size`` training transitions.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ class BCSettings:
     epochs: int = 1
     batch_size: int = 64
     warmup_fraction: float = 0.01
-    steps_per_update: int | None = None
+    gradient_steps_per_update: int | None = None
     mask_pad_labels: bool = False
     shuffle: bool = False
     source_experiment: str = "gotolocal"
@@ -88,11 +89,12 @@ class BCSettings:
         if settings.eval_transitions is None:
             settings = dataclasses.replace(
                 settings, eval_transitions=PAPER_EVAL_BATCHES * settings.batch_size)
-        if settings.steps_per_update is None:
+        if settings.gradient_steps_per_update is None:
             automatic = min(PAPER_EVALUATION_INTERVAL,
                             max(1, math.ceil(settings.total_steps / MIN_LOGGED_UPDATES)))
-            settings = dataclasses.replace(settings, steps_per_update=automatic)
-        for name in ("transitions", "eval_transitions", "epochs", "batch_size", "steps_per_update"):
+            settings = dataclasses.replace(settings, gradient_steps_per_update=automatic)
+        for name in ("transitions", "eval_transitions", "epochs", "batch_size",
+                     "gradient_steps_per_update"):
             if getattr(settings, name) < 1:
                 raise ConfigError(f"bc.{name} must be at least 1, got {getattr(settings, name)}")
         return settings
@@ -113,13 +115,13 @@ class BCSettings:
 
     @property
     def num_updates(self) -> int:
-        """Rows of ``train_log.csv``: the steps in chunks of ``steps_per_update``."""
-        return math.ceil(self.total_steps / self.steps_per_update)
+        """Rows of ``train_log.csv``: the steps in chunks of ``gradient_steps_per_update``."""
+        return math.ceil(self.total_steps / self.gradient_steps_per_update)
 
     @property
     def transitions_per_update(self) -> int:
         """Training transitions consumed by a full update (the loop's frames per update)."""
-        return self.steps_per_update * self.batch_size
+        return self.gradient_steps_per_update * self.batch_size
 
     @property
     def collected_transitions(self) -> int:

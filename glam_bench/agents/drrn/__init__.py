@@ -1,24 +1,24 @@
-"""DRRN baseline (§B.5): tokenizer, Q-network, replay memory, Q-learning learner.
+"""DRRN baseline (§B.5): tokenizer, Q-network, replay memory, Q-learning.
 
 The suite's trainable learner and evaluation agent live in
-``glam_bench.agents.drrn.trainer`` (imported on demand: it pulls in the envs).
+``glam_bench.agents.drrn.learner`` (imported on demand: it pulls in the envs).
 """
 
 from glam_bench.agents.drrn.config import DRRNConfig
-from glam_bench.agents.drrn.learner import DRRNLearner, boltzmann_sample, td_targets
 from glam_bench.agents.drrn.network import DRRN, pad_token_ids, split_q_values
 from glam_bench.agents.drrn.prompt_memory import (
     EnvPrompts,
     observations_after_episode_end,
     start_new_episode,
 )
+from glam_bench.agents.drrn.q_learning import DRRNQLearning, boltzmann_sample, td_targets
 from glam_bench.agents.drrn.replay import ReplayMemory, Transition, TransitionBatch
 from glam_bench.agents.drrn.tokenizer import DRRNTokenizer, build_tokenizer, ensure_tokenizer
 
 __all__ = [
     "DRRN",
     "DRRNConfig",
-    "DRRNLearner",
+    "DRRNQLearning",
     "DRRNTokenizer",
     "EnvPrompts",
     "ReplayMemory",

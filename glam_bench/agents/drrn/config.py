@@ -1,8 +1,9 @@
 """DRRN hyperparameters of the paper (§B.5, §C), one frozen record.
 
 Defaults are the paper's values; override any field with ``dataclasses.replace``.
-Loop-level fields (envs, steps per update, frames) are read by the training
-loop, not by the learner, but live here so one record describes a run.
+Loop-level fields (num_envs, frames_per_env, total_frames) are read by the
+training loop, not by the Q-learning update, but live here so one record
+describes a run; they carry the run config's names (``glam_bench.config``).
 
 A suite run builds this record with :func:`from_run_config`: the learner-level
 fields come from the preset's ``drrn`` block (keys declared under
@@ -11,6 +12,7 @@ run config itself, so the shared training loop and the learner agree on them.
 In particular the paper's 4 steps per update (§B.5) is the run's
 ``frames_per_env``: presets set ``frames_per_env: 4`` for ``drrn``, which makes
 the loop's frame count per update 4 x num_envs = 128 with 32 envs.
+``gradient_steps_per_update`` (1) is the number of Q-learning steps after them.
 """
 
 from __future__ import annotations
@@ -39,10 +41,10 @@ class DRRNConfig:
     temperature: float = 1.0
     # Loop (§B.5, §A.4): 32 envs x 4 steps = 128 transitions, then 1 gradient step.
     reward_scale: float = 20.0
-    number_envs: int = 32
-    steps_per_update: int = 4
+    num_envs: int = 32
+    frames_per_env: int = 4  # the paper's "4 steps per update"
     gradient_steps_per_update: int = 1
-    num_frames: int = 1_500_000
+    total_frames: int = 1_500_000
     # Prompt (§B.1): last 3 observations and 2 actions.
     nbr_obs: int = 3
     # §B.1: reproduce the authors' missing first observation after a reset (default: fixed).
@@ -50,7 +52,7 @@ class DRRNConfig:
 
 
 #: Fields set from the run config itself, never from the preset's ``drrn`` block.
-LOOP_FIELDS = ("number_envs", "steps_per_update", "num_frames", "reward_scale", "nbr_obs")
+LOOP_FIELDS = ("num_envs", "frames_per_env", "total_frames", "reward_scale", "nbr_obs")
 
 
 def from_run_config(run: RunConfig) -> DRRNConfig:
@@ -62,6 +64,6 @@ def from_run_config(run: RunConfig) -> DRRNConfig:
         raise ConfigError(f"unknown drrn settings {unknown}; allowed: {allowed} (loop-level "
                           f"settings {list(LOOP_FIELDS)} come from the training block)")
     return dataclasses.replace(
-        DRRNConfig(), **overrides, number_envs=run.num_envs, steps_per_update=run.frames_per_env,
-        num_frames=run.total_frames, reward_scale=run.reward_scale, nbr_obs=run.nbr_obs,
+        DRRNConfig(), **overrides, num_envs=run.num_envs, frames_per_env=run.frames_per_env,
+        total_frames=run.total_frames, reward_scale=run.reward_scale, nbr_obs=run.nbr_obs,
     )

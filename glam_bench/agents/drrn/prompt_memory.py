@@ -9,7 +9,7 @@ no observation (§B.1). The option ``faithful_missing_first_obs`` reproduces
 that bug; by default we fix it.
 
 :class:`EnvPrompts` keeps one memory per env of a vector env and turns them
-into the prompts the DRRN reads. The trainer and the evaluation agent both
+into the prompts the DRRN reads. The learner and the evaluation agent both
 use it, so training and test prompts are made the same way; at test time it
 also applies a test set's action names, language and substitutions (§D.1).
 """

@@ -1,7 +1,7 @@
 """Symbolic-PPO baseline (§B.6): BabyAI's expert_filmcnn actor-critic trained with recurrent PPO.
 
 The suite's trainable learner and evaluation agent live in
-``glam_bench.agents.symbolic_ppo.trainer`` (imported on demand: it pulls in the envs).
+``glam_bench.agents.symbolic_ppo.learner`` (imported on demand: it pulls in the envs).
 """
 
 from glam_bench.agents.symbolic_ppo.config import SymbolicPPOConfig

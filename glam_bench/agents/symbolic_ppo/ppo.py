@@ -1,14 +1,14 @@
 """BabyAI's recurrent PPO update for the Symbolic-PPO baseline (§B.6).
 
-The rollout is [T = frames_per_proc, N = procs]. It is flattened env by env
-(index = proc * T + t) so each env's frames stay contiguous, then cut into
+The rollout is [T = frames_per_env, N = num_envs]. It is flattened env by env
+(index = env * T + t) so each env's frames stay contiguous, then cut into
 sub-sequences of ``recurrence`` frames. Each optimizer step takes
-``batch_size // recurrence`` random sub-sequences and replays them through the
+``minibatch_size // recurrence`` random sub-sequences and replays them through the
 model from the memory stored at their first frame, multiplying the memory by
 the mask at every frame so it resets where an episode starts. The loss is the
 average over the ``recurrence`` frames of
 
-    policy_loss - entropy_coef * entropy + value_loss_coef * value_loss
+    policy_loss - entropy_coef * entropy + value_coef * value_loss
 
 computed per recurrence step by the suite's one clipped PPO objective
 (:func:`glam_bench.rl.ppo.ppo_losses`, §C): clipped policy ratio and clipped
@@ -83,7 +83,7 @@ def _sequence_loss(
         dist, value, memory = model(exps["images"][idx], exps["missions"][idx], memory)
         step = ppo_losses(
             dist.logits, value, exps["actions"][idx], exps["log_probs"][idx], exps["values"][idx],
-            exps["advantages"][idx], cfg.clip_eps, cfg.entropy_coef, cfg.value_loss_coef,
+            exps["advantages"][idx], cfg.clip_eps, cfg.entropy_coef, cfg.value_coef,
         )
         total = total + step.loss
         for name, x in (("entropy", step.entropy), ("value", value.mean()),
@@ -107,19 +107,19 @@ def ppo_update(
     cfg = config
     T, N = rollout.rewards.shape
     if T % cfg.recurrence:
-        raise ValueError(f"frames per proc ({T}) must be a multiple of recurrence ({cfg.recurrence})")
+        raise ValueError(f"frames per env ({T}) must be a multiple of recurrence ({cfg.recurrence})")
     advantages = compute_gae(
-        rollout.rewards, rollout.values, rollout.dones, rollout.last_value, cfg.discount, cfg.gae_lambda
+        rollout.rewards, rollout.values, rollout.dones, rollout.last_value, cfg.gamma, cfg.gae_lambda
     )
     exps = _flatten_env_major(rollout, advantages)
     starts = torch.arange(0, T * N, cfg.recurrence, device=rollout.rewards.device)
-    sequences_per_batch = max(1, cfg.batch_size // cfg.recurrence)
+    sequences_per_minibatch = max(1, cfg.minibatch_size // cfg.recurrence)
 
     model.train()
     logs: dict[str, list[float]] = defaultdict(list)
     for _ in range(cfg.epochs):
         order = torch.randperm(len(starts), generator=generator).to(starts.device)
-        for batch_starts in starts[order].split(sequences_per_batch):
+        for batch_starts in starts[order].split(sequences_per_minibatch):
             loss, stats = _sequence_loss(model, exps, batch_starts, cfg)
             optimizer.zero_grad()
             loss.backward()

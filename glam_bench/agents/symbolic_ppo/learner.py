@@ -1,14 +1,14 @@
 """Symbolic-PPO as a suite learner and as an evaluation agent (§B.6).
 
-:class:`SymbolicPPOTrainer` plugs BabyAI's recurrent PPO into the shared
+:class:`SymbolicPPOLearner` plugs BabyAI's recurrent PPO into the shared
 training loop (``glam_bench.training.train``). One update, as BabyAI's
 ``collect_experiences`` + ``update_parameters``:
 
-1. ``frames_per_proc`` (40) vector steps in ``procs`` envs (the run's
-   ``num_envs``; 64 in the paper). The model reads the symbolic 7x7x3 view and
-   the mission's word ids (a vocabulary learned as missions arrive) and carries
-   an LSTM memory per env, zeroed through the mask at every episode start;
-   actions are sampled; rewards are 20 x env reward (§A.4);
+1. ``frames_per_env`` (40) vector steps in ``num_envs`` envs (64 in the paper;
+   BabyAI's ``frames_per_proc`` and ``procs``). The model reads the symbolic
+   7x7x3 view and the mission's word ids (a vocabulary learned as missions
+   arrive) and carries an LSTM memory per env, zeroed through the mask at
+   every episode start; actions are sampled; rewards are 20 x env reward (§A.4);
 2. ``epochs`` epochs of recurrent PPO on the rollout (``ppo.ppo_update``).
 
 Batch norm while acting: the model stays in train mode during rollouts, so
@@ -79,7 +79,7 @@ def pad_stack(ids: Sequence[torch.Tensor]) -> torch.Tensor:
     return torch.stack([F.pad(x, (0, width - x.shape[1]), value=PAD_ID) for x in ids])
 
 
-class SymbolicPPOTrainer(Learner):
+class SymbolicPPOLearner(Learner):
     """Symbolic-PPO learner driven by :func:`glam_bench.training.train`; see the module docstring."""
 
     model_name = MODEL_NAME
@@ -92,17 +92,17 @@ class SymbolicPPOTrainer(Learner):
         self.optimizer = make_optimizer(self.model, cfg)
         self.vocab = MissionVocab(cfg.max_vocab)
         self.generator = torch.Generator().manual_seed(run.seed)
-        self.envs = make_vector_env(run.env, cfg.procs, text_fixes=run.text_fixes,
+        self.envs = make_vector_env(run.env, cfg.num_envs, text_fixes=run.text_fixes,
                                     task_sampling=run.task_sampling)
-        self.observations, infos = self.envs.reset(seed=env_seeds(run.seed, cfg.procs, "train"))
-        self.tracker = EpisodeTracker(cfg.procs, infos.get("task_kind"))
-        self.memory = self.model.initial_memory(cfg.procs, self.device)
-        self.mask = torch.zeros(cfg.procs, device=self.device)  # fresh envs: nothing to remember
+        self.observations, infos = self.envs.reset(seed=env_seeds(run.seed, cfg.num_envs, "train"))
+        self.tracker = EpisodeTracker(cfg.num_envs, infos.get("task_kind"))
+        self.memory = self.model.initial_memory(cfg.num_envs, self.device)
+        self.mask = torch.zeros(cfg.num_envs, device=self.device)  # fresh envs: nothing to remember
 
     def update(self) -> UpdateResult:
         rollout, episodes = self._collect()
         losses = ppo_update(self.model, self.optimizer, rollout, self.config, self.generator)
-        frames = self.config.frames_per_proc * self.config.procs
+        frames = self.config.frames_per_env * self.config.num_envs
         return UpdateResult(frames=frames, episodes=episodes, losses=losses)
 
     def _inputs(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -112,13 +112,13 @@ class SymbolicPPOTrainer(Learner):
 
     @torch.no_grad()
     def _collect(self) -> tuple[Rollout, list[Episode]]:
-        """``frames_per_proc`` steps in every env; BabyAI's ``collect_experiences``."""
+        """``frames_per_env`` steps in every env; BabyAI's ``collect_experiences``."""
         steps: dict[str, list[torch.Tensor]] = {k: [] for k in (
             "images", "missions", "actions", "log_probs", "values", "rewards", "dones",
             "masks", "memories")}
         episodes: list[Episode] = []
         self.model.train()  # batch-norm statistics of the acting batch, as BabyAI
-        for _ in range(self.config.frames_per_proc):
+        for _ in range(self.config.frames_per_env):
             image, missions = self._inputs()
             dist, value, memory = self.model(image, missions, self.memory * self.mask.unsqueeze(1))
             action = sample_actions(dist, self.generator).to(self.device)
@@ -219,9 +219,9 @@ class SymbolicPPOAgent(Agent):
         self.memory[env_index] = 0.0
 
 
-def build_learner(config: RunConfig) -> SymbolicPPOTrainer:
+def build_learner(config: RunConfig) -> SymbolicPPOLearner:
     """The Symbolic-PPO learner of a run."""
-    return SymbolicPPOTrainer(config)
+    return SymbolicPPOLearner(config)
 
 
 def build_agent(config: RunConfig, learner_state: dict, vector_env: VectorEnv, test_set: TestSet,
