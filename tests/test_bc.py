@@ -21,7 +21,7 @@ from glam_bench.agents.random import RandomAgent
 from glam_bench.cli import main
 from glam_bench.config import load_preset, resolve_run
 from glam_bench.envs import env_seeds, make_vector_env
-from glam_bench.evaluation.evaluate import evaluate_run
+from glam_bench.evaluate import evaluate_run
 from glam_bench.evaluation.runner import run_episodes
 from glam_bench.evaluation.test_sets import get_test_set
 from glam_bench.runs import RunPaths, save_checkpoint, seed_everything, write_json
