@@ -17,6 +17,7 @@ import torch
 
 from glam_bench import cli
 from glam_bench.agents.base import to_env_actions
+from glam_bench.agents.families import schedule
 from glam_bench.agents.llm_ppo import PromptBook
 from glam_bench.config import load_preset, resolve_run
 from glam_bench.envs import env_seeds, make_vector_env
@@ -231,7 +232,7 @@ def test_the_smollm2_preset_is_the_papers_q1_q2_q3_core_with_smollm2():
     for name in ("mixed", "gotolocal"):
         lora = resolve_run(preset, f"{name}-lora", "gflan", 1)
         assert lora.adapter is not None and lora.adapter.kind == "lora"
-        assert lora.env == paper["experiments"][name]["env"] and lora.num_updates == 10
+        assert lora.env == paper["experiments"][name]["env"] and schedule(lora).num_updates == 10
         assert preset["experiments"][f"{name}-lora"]["tests"] == paper["experiments"][name]["tests"]
         experiment = preset["experiments"][name]
         assert experiment["env"] == paper["experiments"][name]["env"]
@@ -240,4 +241,4 @@ def test_the_smollm2_preset_is_the_papers_q1_q2_q3_core_with_smollm2():
         assert set(experiment["reference_agents"]) == {"zero-shot", "random"}
         for agent in ("gflan", "npae", "zero-shot"):
             run = resolve_run(preset, name, agent, 1)
-            assert run.model == registry.SMOLLM2 and run.num_updates == 10 and run.adapter is None
+            assert run.model == registry.SMOLLM2 and schedule(run).num_updates == 10 and run.adapter is None
