@@ -17,7 +17,9 @@ def _play(args: argparse.Namespace) -> int:
     from glam_bench.agents import make_reference_agent
     from glam_bench.envs import env_seeds, make_vector_env
     from glam_bench.evaluation.runner import run_episodes
+    from glam_bench.process import configure_process
 
+    configure_process()
     env = make_vector_env(args.env, num_envs=1, text_fixes=args.text_fixes)
     agent = make_reference_agent(args.agent, env, seed=args.seed)
     steps = [0]
@@ -46,14 +48,14 @@ def _play(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     """Train one (experiment, agent, seed) of a preset, resuming from its checkpoint."""
-    from glam_bench.agents.families import build_learner, check_agent, is_trained
+    from glam_bench.agents.families import build_learner, check_agent, flushes_denormals, is_trained
     from glam_bench.config import load_preset, resolve_run
     from glam_bench.preset_checks import check_device
+    from glam_bench.process import configure_process
     from glam_bench.results import check_output_path
-    from glam_bench.runs import RunPaths, seed_everything
+    from glam_bench.runs import RunPaths
     from glam_bench.training import register_untrained_run, train
 
-    _set_threads(args.threads)
     preset = load_preset(args.config)
     check_agent(args.agent)
     config = resolve_run(preset, args.experiment, args.agent, args.seed)
@@ -65,12 +67,13 @@ def _train(args: argparse.Namespace) -> int:
                              args.experiment, args.agent, args.seed)
     check_output_path(paths.results, is_dir=True)
     check_output_path(paths.work, is_dir=True)
+    configure_process(threads=args.threads, seed=config.seed,
+                      flush_denormal=flushes_denormals(args.agent))
     if not is_trained(args.agent):
         register_untrained_run(config, paths, _untrained_model_name(config))
         print(f"{args.agent} needs no training; registered {paths.results}")
         return 0
     is_main = _init_distributed()
-    seed_everything(config.seed)
     learner = build_learner(config)
     try:
         train(config, paths, learner, progress=not args.no_progress, is_main=is_main,
@@ -101,16 +104,10 @@ def _init_distributed() -> bool:
     return dist.get_rank() == 0
 
 
-#: torch CPU threads of `train` and `evaluate`: the pipeline's (its jobs have `threads: 1`), so a
-#: run by hand computes the same numbers bit for bit (another count reorders CPU reductions).
+#: torch CPU threads of `train` and `evaluate`: the pipeline's (its jobs have `threads: 1`, the
+#: fastest when jobs share few cores), so a run by hand computes the same numbers bit for bit
+#: (another count reorders CPU reductions).
 DEFAULT_THREADS = 1
-
-
-def _set_threads(threads: int) -> None:
-    """One torch thread per job is fastest when jobs share few cores (no spin contention)."""
-    import torch
-
-    torch.set_num_threads(threads)
 
 
 def _positive(text: str) -> int:
@@ -137,14 +134,19 @@ def _integer(text: str) -> int:
 
 
 def _untrained_model_name(config) -> str:
-    return {"random": "none", "bot": "babyai-bot"}.get(config.agent, config.model)
+    """The model an untrained run names: the study's for agents without an LLM (random: none,
+    bot: babyai-bot), else the run's LLM (zero-shot)."""
+    from glam_bench.study import AGENTS_BY_NAME
+
+    return AGENTS_BY_NAME[config.agent].model_name or config.model
 
 
 def _evaluate(args: argparse.Namespace) -> int:
     """Evaluate a finished run on one test set."""
-    from glam_bench.evaluation.evaluate import evaluate_run
+    from glam_bench.evaluate import evaluate_run
+    from glam_bench.process import configure_process
 
-    _set_threads(args.threads)
+    configure_process(threads=args.threads)
     out = evaluate_run(args.run, args.test, args.episodes, num_envs=args.num_envs, out=args.out,
                        progress=not args.no_progress, task_sampling=args.task_sampling,
                        counting=args.counting)
@@ -183,9 +185,9 @@ def _cache(args: argparse.Namespace) -> int:
 
 def _bench(args: argparse.Namespace) -> int:
     from glam_bench.bench import TABLE_HEADER, run_bench, table_row, write_record
+    from glam_bench.process import configure_process
 
-    if args.threads:
-        _set_threads(args.threads)
+    configure_process(threads=args.threads)
     record = run_bench(args.config, args.model, args.precision, args.device, args.cycles,
                        args.experiment, args.frames_per_env, args.num_envs,
                        progress=(lambda _: None) if args.no_progress else

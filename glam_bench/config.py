@@ -174,29 +174,6 @@ class RunConfig:
     symbolic_ppo: dict = field(default_factory=dict)
     bc: dict = field(default_factory=dict)
 
-    @property
-    def frames_per_update(self) -> int:
-        """Env frames per update; for BC agents, training transitions per update (§C)."""
-        if self.agent in BC_AGENTS:
-            return self._bc_settings().transitions_per_update
-        return self.num_envs * self.frames_per_env
-
-    @property
-    def num_updates(self) -> int:
-        """Updates needed to reach ``total_frames`` (1,172 for the paper's 1.5M, §C).
-
-        For BC agents: the supervised schedule's steps split into chunks of
-        ``bc.steps_per_update`` (``glam_bench.agents.bc.settings``).
-        """
-        if self.agent in BC_AGENTS:
-            return self._bc_settings().num_updates
-        return -(-self.total_frames // self.frames_per_update)
-
-    def _bc_settings(self):
-        from glam_bench.agents.bc.settings import BCSettings  # lazy: config must not import agents
-
-        return BCSettings.from_run(self)
-
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 

@@ -227,7 +227,10 @@ def changed_settings(saved: dict[str, Any] | None, current: dict[str, Any]) -> l
 
 
 def load_checkpoint(path: Path, config: dict[str, Any] | None = None) -> dict[str, Any] | None:
-    """The checkpoint at ``path``, or None when there is none; restores global RNG states.
+    """The checkpoint at ``path``, or None when there is none.
+
+    It changes nothing global: the RNG states it carries (``payload["rng"]``)
+    are restored by whoever continues the run (``training.train`` on resume).
 
     A corrupt file raises :class:`CheckpointError` naming it: resuming from a
     damaged state silently would poison every later number. With ``config``
@@ -256,7 +259,6 @@ def load_checkpoint(path: Path, config: dict[str, Any] | None = None) -> dict[st
         print(f"the run config changed since {path} was written ({', '.join(changed)}): "
               f"moved it to {stale}; training from scratch", file=sys.stderr)
         return None
-    set_rng_state(payload["rng"])
     return payload
 
 

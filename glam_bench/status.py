@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from glam_bench.agents.families import schedule
 from glam_bench.config import RunConfig
 from glam_bench.results import ResultFileError
 
@@ -47,7 +48,8 @@ def last_row(path: Path) -> dict | None:
 
 def run_status(run_dir: Path, results_dir: Path) -> RunStatus:
     config = RunConfig.from_dict(json.loads((run_dir / "run.json").read_text(encoding="utf-8"))["config"])
-    total = config.num_updates * config.frames_per_update
+    plan = schedule(config)
+    total = plan.num_updates * plan.frames_per_update
     row = last_row(run_dir / "train_log.csv")
     frames = int(float(row["frames"])) if row else 0
     duration = float(row["duration"]) if row else 0.0

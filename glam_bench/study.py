@@ -57,8 +57,10 @@ class AgentSpec:
     experiments it takes part in (as a trained agent, or as a reference agent
     when ``kind`` is ``reference``). ``llm`` is set for agents acting through an
     LLM scorer; ``model_label`` names the model of agents without an LLM (it
-    fills the ``model`` column of synthetic results); ``demonstrator`` is whose
-    trajectories a BC agent clones (§C, Q4).
+    fills the ``model`` column of synthetic results); ``model_name`` is what
+    ``run.json`` and the result rows of an agent with neither an LLM nor a
+    learner say its model is (the values are written into results: never change
+    them); ``demonstrator`` is whose trajectories a BC agent clones (§C, Q4).
     """
 
     name: str
@@ -69,6 +71,7 @@ class AgentSpec:
     experiments: tuple[str, ...] = ()
     llm: LLMInit | None = None
     model_label: str | None = None
+    model_name: str | None = None
     demonstrator: str | None = None
 
     @property
@@ -122,9 +125,9 @@ AGENTS: tuple[AgentSpec, ...] = (
               llm=LLMInit(pretrained=True, embeddings_only=False, action_heads=False,
                           trainable=False)),
     AgentSpec("random", "reference", "glam_bench.agents.random", "Random", "#8c564b",
-              experiments=("mixed", "gotolocal"), model_label="random"),
+              experiments=("mixed", "gotolocal"), model_label="random", model_name="none"),
     AgentSpec("bot", "reference", "glam_bench.agents.bot", "BabyAI bot", "#000000",
-              model_label="bot"),
+              model_label="bot", model_name="babyai-bot"),
 )
 
 # --- Experiments -------------------------------------------------------------------------

@@ -41,9 +41,29 @@ from glam_bench.runs import (
     remove_stray_temporaries,
     restore_logs,
     save_checkpoint,
+    set_rng_state,
     write_json,
 )
 from glam_bench.tensorboard_log import TensorBoardRows
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How long a run trains: its number of updates and the frames each update counts.
+
+    ``frames_per_update`` fills the ``frames`` column of ``train_log.csv``
+    (``update x frames_per_update``) and ``done.json``.
+    """
+
+    num_updates: int
+    frames_per_update: int
+
+
+def frame_schedule(config: RunConfig) -> Schedule:
+    """Learners that step envs: ``num_envs x frames_per_env`` frames per update, as many
+    updates as reach ``total_frames`` (1,172 for the paper's 1.5M, §C)."""
+    frames_per_update = config.num_envs * config.frames_per_env
+    return Schedule(-(-config.total_frames // frames_per_update), frames_per_update)
 
 
 @dataclass
@@ -75,6 +95,11 @@ class Learner(ABC):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned."""
 
+    def schedule(self, config: RunConfig) -> Schedule:
+        """How many updates :func:`train` runs and the frames each counts: env frames by
+        default (:func:`frame_schedule`); behavioural cloning counts optimizer steps."""
+        return frame_schedule(config)
+
     def close(self) -> None:
         """Release envs and processes."""
 
@@ -104,7 +129,7 @@ def register_untrained_run(config: RunConfig, paths: RunPaths, model_name: str) 
 
 def train(config: RunConfig, paths: RunPaths, learner: Learner, *, progress: bool = True,
           stop_after: int | None = None, is_main: bool = True, tensorboard: bool = False) -> int:
-    """Train ``learner`` to ``config.num_updates`` updates, resuming if a checkpoint exists.
+    """Train ``learner`` for its :meth:`Learner.schedule`, resuming if a checkpoint exists.
 
     ``stop_after`` ends the call after that many updates in total (tests use
     it to simulate a killed job). Returns the number of the last update done.
@@ -135,6 +160,7 @@ def _resume_logs(checkpoint: dict, paths: RunPaths) -> dict[str, str]:
 def _train(config: RunConfig, paths: RunPaths, learner: Learner, progress: bool,
            stop_after: int | None, is_main: bool, tensorboard: bool) -> int:
     window = EpisodeWindow(config.num_envs)
+    plan = learner.schedule(config)
     checkpoint = load_checkpoint(paths.checkpoint, config=config.to_dict())
     logs = {"train_log": "", "policy_log": ""}
     if checkpoint is None:
@@ -144,14 +170,17 @@ def _train(config: RunConfig, paths: RunPaths, learner: Learner, progress: bool,
                 stale.unlink(missing_ok=True)
             write_run_json(config, paths, learner.model_name)
     else:
+        # a resumed run continues the global RNG streams of the run it resumes (and only it:
+        # loading a checkpoint elsewhere, e.g. to evaluate, leaves them alone)
+        set_rng_state(checkpoint["rng"])
         learner.load_state_dict(checkpoint["learner"])
         window.load_state_dict(checkpoint["window"])
         start, elapsed = checkpoint["update"], checkpoint["elapsed"]
         if is_main:
             logs = _resume_logs(checkpoint, paths)
-    last = config.num_updates if stop_after is None else min(stop_after, config.num_updates)
+    last = plan.num_updates if stop_after is None else min(stop_after, plan.num_updates)
     row_identity = identity(config, learner.model_name)
-    bar = tqdm(total=config.num_updates, initial=start, disable=not (progress and is_main),
+    bar = tqdm(total=plan.num_updates, initial=start, disable=not (progress and is_main),
                desc=f"{config.experiment}/{config.agent}/seed-{config.seed}", unit="update")
     board = TensorBoardRows(paths.results / "tensorboard") if tensorboard and is_main else None
     for update in range(start + 1, last + 1):
@@ -160,7 +189,7 @@ def _train(config: RunConfig, paths: RunPaths, learner: Learner, progress: bool,
         seconds = time.perf_counter() - began
         elapsed += seconds
         window.add(result.episodes)
-        row = update_row(row_identity, update, update * config.frames_per_update,
+        row = update_row(row_identity, update, update * plan.frames_per_update,
                          window.total_episodes, window.take(), config.reward_scale,
                          result.frames, seconds, elapsed, result.losses)
         if is_main:
@@ -183,9 +212,9 @@ def _train(config: RunConfig, paths: RunPaths, learner: Learner, progress: bool,
     bar.close()
     if board is not None:
         board.close()
-    if is_main and last == config.num_updates:
+    if is_main and last == plan.num_updates:
         run = read_json(paths.run_json)
-        write_json(paths.done, {"updates": last, "frames": last * config.frames_per_update,
+        write_json(paths.done, {"updates": last, "frames": last * plan.frames_per_update,
                                 "duration": elapsed, "model": learner.model_name,
                                 "git_revision": run["environment"]["git_revision"]})
     return last

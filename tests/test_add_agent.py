@@ -1,9 +1,10 @@
 """The README's "Add your own agent" recipe, followed as a newcomer would, in a copy of the checkout.
 
-A module with ``build_learner``/``build_agent`` is written, its name registered in
-the three places the README lists, added to an experiment of a preset, and the
-pipeline is run: the agent must be trained, evaluated and summarised with no
-other change to the suite.
+A module with ``build_learner``/``build_agent`` is written and registered by one
+:class:`~glam_bench.study.AgentSpec` in ``glam_bench/study.py`` (its
+``experiments`` say where it runs); the ci preset, narrowed to that experiment,
+runs the pipeline: the agent must be trained, evaluated and summarised with no
+other change to the suite (no preset, schema, rule or roster edit).
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ class ForwardLearner(Learner):
             actions = np.full(self.config.num_envs, GO_FORWARD)
             _, reward, terminated, truncated, infos = self.envs.step(actions)
             episodes += self.tracker.step(reward, terminated, truncated, infos)
-        return UpdateResult(self.config.frames_per_update, episodes, dict(NO_LOSSES))
+        frames = self.config.num_envs * self.config.frames_per_env
+        return UpdateResult(frames, episodes, dict(NO_LOSSES))
 
     def state_dict(self):
         return {}
@@ -73,29 +75,28 @@ def build_agent(config, learner_state, vector_env, test_set, seed):
 '''
 
 
-def register(clone, name: str, module: str) -> None:
-    """Step 2 of the recipe: the name in TRAINED_AGENTS, _FAMILY_MODULES and the schema's enum."""
-    edits = {
-        "glam_bench/config.py": ('"symbolic-ppo", *BC_AGENTS)', f'"symbolic-ppo", *BC_AGENTS, "{name}")'),
-        "glam_bench/agents/families.py": ('    "bc-gflan": "glam_bench.agents.bc",\n',
-                                          f'    "bc-gflan": "glam_bench.agents.bc",\n    "{name}": "{module}",\n'),
-        "glam_bench/preset_schema.yaml": ("bc-bot, bc-gflan]}", f"bc-bot, bc-gflan, {name}]}}"),
-    }
-    for relative, (old, new) in edits.items():
-        path = clone / relative
-        text = path.read_text(encoding="utf-8")
-        assert text.count(old) == 1, f"the README's registration point moved in {relative}"
-        path.write_text(text.replace(old, new), encoding="utf-8")
+#: Step 2 of the recipe: the agent's one entry in glam_bench/study.py's AGENTS.
+MY_AGENT_SPEC = '''    AgentSpec("my-agent", "baseline", "glam_bench.agents.my_agent", "My agent", "#654321",
+              experiments=("gotolocal",), model_label="my-agent"),
+'''
+
+
+def register(clone) -> None:
+    """Add :data:`MY_AGENT_SPEC` as the last entry of the study's ``AGENTS`` tuple."""
+    path = clone / "glam_bench" / "study.py"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("AGENTS: tuple[AgentSpec, ...] = (")
+    end = text.index("\n)\n", start) + 1  # the tuple's closing parenthesis, at column 0
+    path.write_text(text[:end] + MY_AGENT_SPEC + text[end:], encoding="utf-8")
 
 
 def test_the_add_your_own_agent_recipe_trains_evaluates_and_summarises_it(tmp_path):
     clone = copy_checkout(tmp_path / "glam-bench")
     (clone / "glam_bench" / "agents" / "my_agent.py").write_text(MY_AGENT, encoding="utf-8")
-    register(clone, "my-agent", "glam_bench.agents.my_agent")
+    register(clone)
 
     preset = load_yaml(CONFIG_DIR / "ci.yaml")
-    preset["experiments"] = {"gotolocal": {"env": "BabyAI-Text-GoToLocal-v0", "agents": ["my-agent"],
-                                           "reference_agents": ["random"], "tests": ["no_change"]}}
+    preset["experiments"] = ["gotolocal"]  # the preset's subset: the study says who runs there
     preset["evaluation"]["episodes"] = 8
     root = tmp_path / "out"
     preset.update(work_dir=str(root / "work"), results_dir=str(root / "work" / "results"),

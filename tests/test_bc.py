@@ -16,16 +16,17 @@ from glam_bench.agents.bc.dataset import TransitionFileError, TransitionStore
 from glam_bench.agents.bc.learner import BCLearner, action_targets
 from glam_bench.agents.bc.settings import BCSettings, cosine_with_warmup
 from glam_bench.agents.bot import BotAgent
+from glam_bench.agents.families import schedule as run_schedule
 from glam_bench.agents.llm_ppo import PromptBook, build_policy
 from glam_bench.agents.random import RandomAgent
 from glam_bench.cli import main
 from glam_bench.config import load_preset, resolve_run
 from glam_bench.envs import env_seeds, make_vector_env
-from glam_bench.evaluation.evaluate import evaluate_run
+from glam_bench.evaluate import evaluate_run
 from glam_bench.evaluation.runner import run_episodes
 from glam_bench.evaluation.test_sets import get_test_set
 from glam_bench.runs import RunPaths, save_checkpoint, seed_everything, write_json
-from glam_bench.training import train, write_run_json
+from glam_bench.training import Schedule, train, write_run_json
 from glam_bench.vocabulary import ACTIONS
 from tests.llm_fixtures import tiny_models_dir  # noqa: F401
 
@@ -126,7 +127,7 @@ def test_paper_schedule(tmp_path):
     assert settings.gradient_steps_per_update == 250 and settings.eval_transitions == 9 * 64
     small = BCSettings.from_run(dataclasses.replace(config, bc={**config.bc, "batch_size": 8}))
     assert small.eval_transitions == 9 * 8
-    assert config.num_updates == 25 and config.frames_per_update == 16_000
+    assert run_schedule(config) == Schedule(num_updates=25, frames_per_update=16_000)
     assert not settings.mask_pad_labels and not settings.shuffle
     schedule = cosine_with_warmup(6250, 62.5)
     assert schedule(0) == 0.0 and schedule(31) == pytest.approx(31 / 62.5)
@@ -134,7 +135,7 @@ def test_paper_schedule(tmp_path):
     assert schedule(3156) == pytest.approx(0.5, abs=1e-3) and schedule(6250) == 0.0
     # a short run logs at least 8 rows
     ci = resolve_run(load_preset(PRESETS / "ci.yaml"), "bc", "bc-bot", 1)
-    assert ci.num_updates == 8 and ci.frames_per_update == 8
+    assert run_schedule(ci) == Schedule(num_updates=8, frames_per_update=8)
 
 
 def test_targets_are_padded_to_three_and_pads_are_learned_unless_masked():
@@ -161,7 +162,7 @@ def test_killed_and_resumed_run_equals_uninterrupted_run(ci_preset, tmp_path, ti
     options = {"shuffle": True, "epochs": 2}
     full = bc_config(ci_preset, tmp_path / "full", tiny_models_dir, **options)
     resumed = bc_config(ci_preset, tmp_path / "resumed", tiny_models_dir, **options)
-    assert full.num_updates == 8
+    assert run_schedule(full).num_updates == 8
     learner_a = _train(full)
     _train(resumed, stop_after=3)
 
@@ -260,7 +261,7 @@ def test_bc_gflan_killed_and_resumed_equals_uninterrupted(ci_preset, tmp_path, t
     learner_b = _train(resumed)
     a, b = pd.read_csv(run_paths(full).train_log), pd.read_csv(run_paths(resumed).train_log)
     columns = [c for c in a.columns if c not in ("fps", "duration")]
-    assert len(a) == full.num_updates == 4 and (a["agent"] == "bc-gflan").all()
+    assert len(a) == run_schedule(full).num_updates == 4 and (a["agent"] == "bc-gflan").all()
     pd.testing.assert_frame_equal(a[columns], b[columns])
     for key, value in learner_a.policy.state_dict().items():
         assert torch.equal(value, learner_b.policy.state_dict()[key]), key

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from glam_bench.agents.families import schedule
 from glam_bench import study
 from glam_bench.config import (ConfigError, PPOConfig, RunConfig, load_preset, resolve_run, study_grid,
                                validate_preset)
@@ -23,7 +24,7 @@ def test_paper_preset_has_the_paper_hyperparameters(presets):
     config = resolve_run(presets["paper"], "mixed", "gflan", 1)
     assert config.model == "google/flan-t5-large"
     assert (config.num_envs, config.frames_per_env, config.total_frames) == (32, 40, 1_500_000)
-    assert config.num_updates == 1172
+    assert schedule(config).num_updates == 1172
     assert config.ppo == PPOConfig(lr=1e-6, adam_betas=(0.9, 0.999), adam_eps=1e-5, epochs=4,
                                    minibatch_size=64, gamma=0.99, gae_lambda=0.99, clip_eps=0.2,
                                    entropy_coef=0.01, value_coef=0.5, max_grad_norm=0.5,

@@ -13,16 +13,26 @@ from glam_bench.agents import RandomAgent
 from glam_bench.agents.drrn.learner import DRRNAgent, DRRNLearner, build_agent, build_learner
 from glam_bench.agents.drrn.prompt_memory import EnvPrompts
 from glam_bench.agents.drrn.tokenizer import ensure_tokenizer, tokenizer_path
+from glam_bench.agents.families import schedule
 from glam_bench.config import ConfigError, RunConfig
 from glam_bench.envs import env_seeds, make_vector_env
 from glam_bench.evaluation.runner import run_episodes
 from glam_bench.evaluation.test_sets import get_test_set
+from glam_bench.process import configure_process
 from glam_bench.runs import CheckpointError, RunPaths
 from glam_bench.training import train
 from glam_bench.vocabulary import SYNONYM_ACTION_SETS
 
 #: Columns that measure the machine, not the run.
 TIMING_COLUMNS = ["fps", "duration"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def drrn_training_process():
+    """Train in a process set as `glam-bench train` sets DRRN's (denormals flushed), then undo."""
+    configure_process(flush_denormal=True)
+    yield
+    configure_process()
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +75,7 @@ def trained_and_random_success(config: RunConfig, build_learner,
     """Train ``config`` for its updates (train()'s loop, without the per-update checkpoints),
     then return the success of its agent and of the random agent on the same test seeds."""
     learner = build_learner(config)
-    for _ in range(config.num_updates):
+    for _ in range(schedule(config).num_updates):
         learner.update()
     state = learner.state_dict()
     learner.close()

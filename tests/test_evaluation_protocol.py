@@ -13,7 +13,7 @@ import pytest
 from glam_bench.agents import make_reference_agent
 from glam_bench.config import load_preset, resolve_run
 from glam_bench.envs import env_seeds, make_vector_env
-from glam_bench.evaluation import evaluate
+from glam_bench import evaluate
 from glam_bench.results import episode_record_path
 from glam_bench.evaluation.runner import run_episodes
 from glam_bench.runs import RunPaths

@@ -17,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,8 @@ import torch
 import yaml
 
 from glam_bench import cli
-from glam_bench.config import ConfigError, load_preset, resolve_run
+from glam_bench.config import AdapterConfig, ConfigError, load_preset, resolve_run
+from glam_bench.errors import GlamBenchError
 from glam_bench.runlock import RunLockedError, run_lock
 from glam_bench.runs import RunPaths
 
@@ -451,6 +453,34 @@ def test_a_report_out_under_a_file_is_refused(results, tmp_path):
     blocker.write_text("", encoding="utf-8")
     code, _, err = report(results, blocker / "out")
     assert code == 2 and f"{blocker} is a file" in err
+
+
+@pytest.mark.parametrize("args", [
+    ["play", "--agent", "robot", "--episodes", "1"],
+    ["train", "--config", str(CI), "--experiment", "mixed", "--agent", "robot", "--seed", "1"],
+])
+def test_an_unknown_agent_is_one_line_naming_the_agents(args):
+    code, _, err = run_cli(*args)
+    assert code == 2 and "unknown agent 'robot'" in err and "random, bot" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_library_value_error_keeps_its_traceback(monkeypatch):
+    """Only the suite's own errors (GlamBenchError) become one line: a ValueError from torch,
+    numpy or peft is a bug, even where the suite translates one of their messages."""
+    import peft
+
+    from glam_bench.llm.adapters import apply_adapter
+
+    def broken(config, model):
+        raise ValueError("a shape mismatch deep in a library")
+
+    model = torch.nn.Linear(2, 2)
+    model.config = types.SimpleNamespace(model_type="t5")
+    monkeypatch.setattr(peft, "inject_adapter_in_model", broken)
+    with pytest.raises(ValueError, match="shape mismatch") as raised:
+        apply_adapter(model, AdapterConfig(target_modules=("q",)), seed=0)
+    assert not isinstance(raised.value, GlamBenchError)
 
 
 def test_a_bug_keeps_its_traceback(monkeypatch):

@@ -10,6 +10,7 @@ import pytest
 import torch
 import yaml
 
+from glam_bench.agents.families import schedule
 from glam_bench.agents.llm_ppo import LLMPPOLearner, build_agent
 from glam_bench.config import AdapterConfig, ConfigError, PPOConfig, RunConfig, load_preset, resolve_run
 from glam_bench.envs import make_vector_env
@@ -148,7 +149,7 @@ def test_lora_checkpoint_holds_no_base_weights_and_resumes_exactly(ci_lora, tmp_
     resumed, learner_b = _train(ci_lora, tmp_path / "resumed", stop_after=2)
     a, b = pd.read_csv(straight.train_log), pd.read_csv(resumed.train_log)
     columns = [c for c in a.columns if c not in ("fps", "duration")]
-    assert len(a) == ci_lora.num_updates == 4
+    assert len(a) == schedule(ci_lora).num_updates == 4
     pd.testing.assert_frame_equal(a[columns], b[columns])
     pd.testing.assert_frame_equal(pd.read_csv(straight.policy_log), pd.read_csv(resumed.policy_log))
 

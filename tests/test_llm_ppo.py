@@ -13,6 +13,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from glam_bench.agents import RandomAgent
+from glam_bench.agents.families import schedule
 from glam_bench.agents.llm_ppo import (
     LLMAgent,
     LLMPPOLearner,
@@ -79,7 +80,7 @@ def test_killed_and_resumed_run_equals_uninterrupted_run(ci_config, tmp_path):
     resumed, learner_b = _train(ci_config, tmp_path, "resumed", stop_after=2)
     a, b = pd.read_csv(full.train_log), pd.read_csv(resumed.train_log)
     columns = [c for c in a.columns if c not in ("fps", "duration")]
-    assert len(a) == ci_config.num_updates == 4
+    assert len(a) == schedule(ci_config).num_updates == 4
     pd.testing.assert_frame_equal(a[columns], b[columns])
     pd.testing.assert_frame_equal(pd.read_csv(full.policy_log), pd.read_csv(resumed.policy_log))
     for key, value in learner_a.policy.state_dict().items():
@@ -96,7 +97,7 @@ def test_every_llm_agent_resumes_exactly(agent, ci_config, tmp_path):
     resumed, learner_b = _train(config, tmp_path, "resumed", stop_after=1)
     a, b = pd.read_csv(full.train_log), pd.read_csv(resumed.train_log)
     columns = [c for c in a.columns if c not in ("fps", "duration")]
-    assert len(a) == config.num_updates == 2 and (a["agent"] == agent).all()
+    assert len(a) == schedule(config).num_updates == 2 and (a["agent"] == agent).all()
     pd.testing.assert_frame_equal(a[columns], b[columns])
     for key, value in learner_a.policy.state_dict().items():
         assert torch.equal(value, learner_b.policy.state_dict()[key]), key
@@ -363,7 +364,7 @@ def test_gflan_learns_on_an_easy_level(models_dir):
     )
     learner = LLMPPOLearner(config)
     untrained = copy.deepcopy(learner.state_dict())  # the same policy before training
-    for _ in range(config.num_updates):  # the loop of train(), without its per-update checkpoints
+    for _ in range(schedule(config).num_updates):  # the loop of train(), without its per-update checkpoints
         learner.update()
     state = learner.state_dict()
     learner.close()

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from glam_bench.agents.base import to_env_actions
+from glam_bench.agents.families import schedule
 from glam_bench.evaluation.runner import Episode
 from glam_bench.rl.ppo import ppo_losses
 from glam_bench.rl.rewards import scale_rewards
@@ -197,8 +198,8 @@ def test_train_writes_the_hand_computed_rows(tmp_path):
 
     preset = load_preset(ROOT / "workflows" / "config" / "ci.yaml")
     config = resolve_run(preset, "mixed", "gflan", 1)
-    config = dataclasses.replace(config, total_frames=2 * config.frames_per_update)
-    assert config.num_envs == 2 and config.num_updates == 2
+    config = dataclasses.replace(config, total_frames=2 * schedule(config).frames_per_update)
+    assert config.num_envs == 2 and schedule(config).num_updates == 2
     paths = RunPaths.for_run(tmp_path / "results", tmp_path / "work", config.experiment,
                              config.agent, config.seed)
     train(config, paths, Scripted(), progress=False)

@@ -17,6 +17,7 @@ import torch
 
 from glam_bench import cli
 from glam_bench.agents.base import to_env_actions
+from glam_bench.agents.families import schedule
 from glam_bench.agents.llm_ppo import PromptBook
 from glam_bench.config import load_preset, resolve_run, study_grid
 from glam_bench.envs import env_seeds, make_vector_env
@@ -233,7 +234,7 @@ def test_the_smollm2_preset_is_the_papers_q1_q2_q3_core_with_smollm2():
         lora = resolve_run(preset, f"{name}-lora", "gflan", 1)
         assert lora.adapter is not None and lora.adapter.kind == "lora"
         assert lora.ppo.lr == 1e-4  # experiment_training: the usual LoRA scale
-        assert lora.env == paper_grid[name].env and lora.num_updates == 10
+        assert lora.env == paper_grid[name].env and schedule(lora).num_updates == 10
         assert grid[f"{name}-lora"].tests == paper_grid[name].tests
         experiment = grid[name]
         assert experiment.env == paper_grid[name].env
@@ -242,4 +243,4 @@ def test_the_smollm2_preset_is_the_papers_q1_q2_q3_core_with_smollm2():
         assert set(experiment.reference_agents) == {"zero-shot", "random"}
         for agent in ("gflan", "npae", "zero-shot"):
             run = resolve_run(preset, name, agent, 1)
-            assert run.model == registry.SMOLLM2 and run.num_updates == 10 and run.adapter is None
+            assert run.model == registry.SMOLLM2 and schedule(run).num_updates == 10 and run.adapter is None

@@ -1,33 +1,32 @@
-"""Agents: one module per family. Reference agents (bot, random) are built here by name."""
+"""Agents: one family module per kind of agent, found through :mod:`glam_bench.study`."""
 
 from __future__ import annotations
 
-from gymnasium.vector import VectorEnv
+from typing import TYPE_CHECKING
 
 from glam_bench.agents.base import Agent, to_env_actions
 from glam_bench.agents.bot import BotAgent
+from glam_bench.agents.families import UnknownAgentError, build_agent
 from glam_bench.agents.random import RandomAgent
-from glam_bench.errors import GlamBenchError
+from glam_bench.config import RunConfig
+from glam_bench.evaluation.test_sets import get_test_set
+from glam_bench.study import AGENTS
 
-#: Agents that need no training run, by name.
-REFERENCE_AGENTS = ("bot", "random")
+if TYPE_CHECKING:
+    from gymnasium.vector import VectorEnv
 
-
-class UnknownAgentError(GlamBenchError, ValueError):
-    """An agent name that is not one of the suite's agents."""
-
-
-def make_reference_agent(name: str, vector_env: VectorEnv, seed: int = 0,
-                         num_actions: int = 6) -> Agent:
-    """Build a reference agent by name, or fail listing the valid names."""
-    if name == "bot":
-        return BotAgent(vector_env)
-    if name == "random":
-        return RandomAgent(vector_env.num_envs, num_actions=num_actions, seed=seed)
-    raise UnknownAgentError(
-        f"unknown agent {name!r}; reference agents are: {', '.join(REFERENCE_AGENTS)}"
-    )
+#: Agents that act with neither a training run nor a model (random, bot): ``glam-bench play``
+#: and the protocol measurements build them by name alone.
+MODEL_FREE_AGENTS: tuple[str, ...] = tuple(a.name for a in AGENTS if not a.trained and a.llm is None)
 
 
-__all__ = ["Agent", "BotAgent", "RandomAgent", "REFERENCE_AGENTS", "UnknownAgentError",
-           "make_reference_agent", "to_env_actions"]
+def make_reference_agent(name: str, vector_env: VectorEnv, seed: int = 0) -> Agent:
+    """A model-free agent built by its family module, acting on the six canonical actions."""
+    if name not in MODEL_FREE_AGENTS:
+        raise UnknownAgentError(f"unknown agent {name!r}; agents that need no model are: "
+                                f"{', '.join(MODEL_FREE_AGENTS)}")
+    config = RunConfig(experiment="play", agent=name, seed=seed, env="", action_space="canonical")
+    return build_agent(config, None, vector_env, get_test_set("no_change"), seed)
+
+
+__all__ = ["Agent", "BotAgent", "MODEL_FREE_AGENTS", "RandomAgent", "make_reference_agent", "to_env_actions"]

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from gymnasium.vector import VectorEnv
 
 from glam_bench.agents.base import Agent
+from glam_bench.study import AGENTS_BY_NAME
+
+if TYPE_CHECKING:
+    from glam_bench.config import RunConfig
+    from glam_bench.evaluation.test_sets import TestSet
 
 
 class BotAgent(Agent):
@@ -19,7 +24,7 @@ class BotAgent(Agent):
     """
 
     name = "bot"
-    model = "babyai-bot"
+    model = AGENTS_BY_NAME["bot"].model_name
 
     def __init__(self, vector_env: VectorEnv):
         super().__init__(vector_env.num_envs)
@@ -27,3 +32,9 @@ class BotAgent(Agent):
 
     def act(self, observations: Mapping[str, Any]) -> np.ndarray:
         return np.asarray(self.vector_env.call("bot_action"), dtype=np.int64)
+
+
+def build_agent(config: RunConfig, learner_state: dict | None, vector_env: VectorEnv,
+                test_set: TestSet, seed: int) -> BotAgent:
+    """The bot of each env of ``vector_env``; it reads the simulator, so the test's text is moot."""
+    return BotAgent(vector_env)

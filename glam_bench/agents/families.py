@@ -1,68 +1,88 @@
-"""Agent names -> the module that trains and evaluates them.
+"""Agent names -> the module that trains and builds them, read from :mod:`glam_bench.study`.
 
-Each family module offers ``build_learner(config) -> Learner`` and
-``build_agent(config, learner_state, vector_env, test_set, seed) -> Agent``;
-this table is the only place that knows which module serves which name.
+Each agent's :class:`~glam_bench.study.AgentSpec` names its family module, which
+offers ``build_agent(config, learner_state, vector_env, test_set, seed) -> Agent``
+and, for trained agents, ``build_learner(config) -> Learner``. A family module
+may also declare:
+
+* ``schedule(config) -> Schedule``: the run's updates, when they are not env
+  frames (behavioural cloning counts optimizer steps);
+* ``FLUSH_DENORMAL = True``: its training process flushes denormal floats to
+  zero (:func:`glam_bench.process.configure_process`).
+
 Reference agents (zero-shot, random, bot) have no training run.
 """
 
 from __future__ import annotations
 
 import importlib
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-from gymnasium.vector import VectorEnv
-
-from glam_bench.agents.base import Agent
-from glam_bench.config import LLM_AGENTS, REFERENCE_AGENTS, TRAINED_AGENTS, RunConfig
 from glam_bench.errors import GlamBenchError
-from glam_bench.evaluation.test_sets import TestSet
+from glam_bench.study import AGENT_NAMES, AGENTS_BY_NAME, AgentSpec
 
-_FAMILY_MODULES = {
-    **{name: "glam_bench.agents.llm_ppo" for name in (*LLM_AGENTS, "zero-shot")},
-    "drrn": "glam_bench.agents.drrn.learner",
-    "symbolic-ppo": "glam_bench.agents.symbolic_ppo.learner",
-    "bc-bot": "glam_bench.agents.bc",
-    "bc-gflan": "glam_bench.agents.bc",
-}
-ALL_AGENTS = (*TRAINED_AGENTS, *REFERENCE_AGENTS)
+if TYPE_CHECKING:
+    from gymnasium.vector import VectorEnv
+
+    from glam_bench.agents.base import Agent
+    from glam_bench.config import RunConfig
+    from glam_bench.evaluation.test_sets import TestSet
+    from glam_bench.training import Learner, Schedule
+
+#: Every agent of the study, in its order.
+ALL_AGENTS: tuple[str, ...] = AGENT_NAMES
 
 
-class UnknownAgentNameError(GlamBenchError, ValueError):
-    """An agent name the suite does not know."""
+class UnknownAgentError(GlamBenchError, ValueError):
+    """An agent name the suite does not know, or one asked for what it cannot do."""
+
+
+def agent_spec(name: str) -> AgentSpec:
+    """The study's declaration of agent ``name``, or a one-line error listing the agents."""
+    if name not in AGENTS_BY_NAME:
+        raise UnknownAgentError(f"unknown agent {name!r}; choose one of: {', '.join(ALL_AGENTS)}")
+    return AGENTS_BY_NAME[name]
 
 
 def check_agent(name: str) -> str:
-    if name not in ALL_AGENTS:
-        raise UnknownAgentNameError(
-            f"unknown agent {name!r}; choose one of: {', '.join(ALL_AGENTS)}"
-        )
-    return name
+    """``name``, checked to be one of the study's agents."""
+    return agent_spec(name).name
 
 
 def is_trained(name: str) -> bool:
     """Whether ``name`` has a training run (zero-shot, random and bot do not)."""
-    return check_agent(name) in TRAINED_AGENTS
+    return agent_spec(name).trained
 
 
-def family(name: str):
+def family(name: str) -> ModuleType:
     """The module serving agent ``name``."""
-    check_agent(name)
-    return importlib.import_module(_FAMILY_MODULES[name])
+    return importlib.import_module(agent_spec(name).family)
 
 
-def build_learner(config: RunConfig):
+def build_learner(config: RunConfig) -> Learner:
     if not is_trained(config.agent):
-        raise UnknownAgentNameError(f"agent {config.agent!r} is not trained; evaluate it directly")
+        raise UnknownAgentError(f"agent {config.agent!r} is not trained; evaluate it directly")
     return family(config.agent).build_learner(config)
 
 
 def build_agent(config: RunConfig, learner_state: dict | None, vector_env: VectorEnv,
                 test_set: TestSet, seed: int) -> Agent:
     """The acting agent of a run (``learner_state`` None for reference agents)."""
-    if config.agent in ("random", "bot"):
-        from glam_bench.agents import make_reference_agent
-        from glam_bench.vocabulary import ACTION_SPACES
-
-        actions = test_set.action_names or ACTION_SPACES[config.action_space]
-        return make_reference_agent(config.agent, vector_env, seed=seed, num_actions=len(actions))
     return family(config.agent).build_agent(config, learner_state, vector_env, test_set, seed)
+
+
+def schedule(config: RunConfig) -> Schedule:
+    """How many updates a run of ``config`` trains, and the frames each counts.
+
+    What the learner of the run says (:meth:`glam_bench.training.Learner.schedule`),
+    found without building it: ``glam-bench status`` reads it from ``run.json``.
+    """
+    from glam_bench.training import frame_schedule
+
+    return getattr(family(config.agent), "schedule", frame_schedule)(config)
+
+
+def flushes_denormals(name: str) -> bool:
+    """Whether the training process of agent ``name`` flushes denormal floats (DRRN's GRU)."""
+    return bool(getattr(family(name), "FLUSH_DENORMAL", False))

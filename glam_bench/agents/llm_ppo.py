@@ -56,7 +56,7 @@ from glam_bench.prompts import PromptMemory, apply_substitutions
 from glam_bench.rl.gae import compute_gae
 from glam_bench.rl.ppo import ppo_losses
 from glam_bench.rl.rewards import scale_rewards
-from glam_bench.training import Learner, UpdateResult
+from glam_bench.training import Learner, UpdateResult, frame_schedule
 from glam_bench.vocabulary import ACTION_SPACES
 
 # --- Prompts of many envs ---------------------------------------------------------
@@ -322,7 +322,7 @@ class LLMPPOLearner(Learner):
         losses = ppo_update(self.engine, self.optimizer, batch, self.candidates, self.config.ppo,
                             self.minibatch_generator, self.device, self.config.precision)
         rows = self._policy_rows() if self.rank == 0 else []
-        return UpdateResult(frames=self.config.frames_per_update, episodes=episodes,
+        return UpdateResult(frames=frame_schedule(self.config).frames_per_update, episodes=episodes,
                             losses=losses, extra_rows={"policy_log": rows})
 
     @torch.no_grad()

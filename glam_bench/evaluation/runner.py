@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from gymnasium.vector import VectorEnv
 from tqdm.auto import tqdm
 
-from glam_bench.agents.base import Agent
+if TYPE_CHECKING:  # agents use this module: it must not import them
+    from glam_bench.agents.base import Agent
 
 
 @dataclass(frozen=True)

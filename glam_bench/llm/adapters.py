@@ -67,7 +67,9 @@ def apply_adapter(model: nn.Module, adapter: AdapterConfig, seed: int) -> nn.Mod
         torch.manual_seed(seed)
         try:
             inject_adapter_in_model(config, model)
-        except ValueError as error:  # peft: "Target modules {...} not found in the base model"
+        except ValueError as error:
+            if "not found in the base model" not in str(error):
+                raise  # any other ValueError is a bug, not a preset to fix: keep its traceback
             raise ConfigError(f"adapter.target_modules: {error}") from error
     for name, p in model.named_parameters():
         p.requires_grad_(ADAPTER_NAME_MARK in name)

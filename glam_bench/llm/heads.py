@@ -33,7 +33,6 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
@@ -44,6 +43,7 @@ from glam_bench.config import AdapterConfig
 from glam_bench.llm.adapters import apply_adapter
 from glam_bench.llm.loading import load_model
 from glam_bench.llm.scoring import PADDING_SCORE, CandidateScorer, ScoringConfig
+from glam_bench.study import AGENTS, LLM_PPO_FAMILY, LLMInit
 
 
 def mlp_head(d_in: int, d_out: int, hidden: int = 1024) -> nn.Sequential:
@@ -63,24 +63,10 @@ def action_head(d_model: int, n_actions: int, hidden: int = 1024) -> nn.Sequenti
     return mlp_head(d_model, n_actions, hidden)
 
 
-@dataclass(frozen=True)
-class PolicyVariant:
-    """How a named agent variant initialises and uses the LLM (§B.4)."""
-
-    pretrained: bool
-    load_embedding_only: bool
-    action_heads: bool
-    trainable: bool = True
-
-
-VARIANTS: dict[str, PolicyVariant] = {
-    "gflan": PolicyVariant(pretrained=True, load_embedding_only=False, action_heads=False),
-    "aflan": PolicyVariant(pretrained=True, load_embedding_only=False, action_heads=True),
-    "npae": PolicyVariant(pretrained=False, load_embedding_only=True, action_heads=True),
-    "npa": PolicyVariant(pretrained=False, load_embedding_only=False, action_heads=True),
-    "npe": PolicyVariant(pretrained=False, load_embedding_only=True, action_heads=False),
-    "zero-shot": PolicyVariant(pretrained=True, load_embedding_only=False, action_heads=False, trainable=False),
-}
+#: How each agent of the LLM PPO family initialises and uses the LLM (§B.4): the study's
+#: :class:`~glam_bench.study.LLMInit` of gflan, aflan, npae, npa, npe and zero-shot.
+VARIANTS: dict[str, LLMInit] = {a.name: a.llm for a in AGENTS
+                                if a.family == LLM_PPO_FAMILY and a.llm is not None}
 
 
 class PolicyOutput(NamedTuple):
@@ -151,7 +137,7 @@ class LLMPolicy(nn.Module):
         loaded = load_model(
             model_name,
             pretrained=spec.pretrained,
-            load_embedding_only=spec.load_embedding_only,
+            load_embedding_only=spec.embeddings_only,
             models_dir=models_dir,
             seed=seed,
             dtype=dtype,

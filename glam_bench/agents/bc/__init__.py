@@ -6,8 +6,8 @@
 * :mod:`~glam_bench.agents.bc.learner`: cross-entropy fine-tuning as a suite learner;
 * :mod:`~glam_bench.agents.bc.agent`: the fine-tuned model acting through the candidate scorer.
 
-Heavy modules are imported on use, so :class:`~glam_bench.config.RunConfig`
-can read the schedule from ``settings`` cheaply.
+Heavy modules are imported on use, so the schedule (:func:`schedule`) is read
+cheaply from ``settings``: ``glam-bench status`` asks it without building a learner.
 """
 
 from __future__ import annotations
@@ -21,6 +21,17 @@ if TYPE_CHECKING:
     from glam_bench.agents.bc.learner import BCLearner
     from glam_bench.config import RunConfig
     from glam_bench.evaluation.test_sets import TestSet
+    from glam_bench.training import Schedule
+
+
+def schedule(config: RunConfig) -> Schedule:
+    """A BC run's updates: its optimizer steps in chunks of ``bc.gradient_steps_per_update``, each
+    counting the training transitions it consumes (§C; ``settings``)."""
+    from glam_bench.agents.bc.settings import BCSettings
+    from glam_bench.training import Schedule
+
+    settings = BCSettings.from_run(config)
+    return Schedule(settings.num_updates, settings.transitions_per_update)
 
 
 def build_learner(config: RunConfig) -> BCLearner:
@@ -38,4 +49,4 @@ def build_agent(config: RunConfig, learner_state: dict | None, vector_env: Vecto
     return build(config, learner_state, vector_env, test_set, seed)
 
 
-__all__ = ["build_agent", "build_learner"]
+__all__ = ["build_agent", "build_learner", "schedule"]

@@ -45,7 +45,7 @@ from glam_bench.config import ConfigError, RunConfig
 from glam_bench.envs import env_seeds, make_vector_env
 from glam_bench.errors import GlamBenchError
 from glam_bench.evaluation.runner import run_episodes
-from glam_bench.runs import RunPaths, load_checkpoint, read_json, rng_state, set_rng_state
+from glam_bench.runs import RunPaths, load_checkpoint, read_json
 from glam_bench.vocabulary import ACTION_SPACES
 
 #: The transitions file in a BC run's work folder.
@@ -177,11 +177,7 @@ def load_gflan_source(config: RunConfig, settings: BCSettings) -> GFlanSource:
             f"{config.agent} records env actions, and candidates past the sixth all map to the "
             f"env no-op ({config.action_space!r} space), so they cannot be told apart; "
             "bc-gflan supports the 'restricted' and 'canonical' action spaces")
-    saved = rng_state()  # loading a checkpoint restores its RNG states: keep ours
-    try:
-        payload = load_checkpoint(paths.checkpoint)
-    finally:
-        set_rng_state(saved)
+    payload = load_checkpoint(paths.checkpoint)
     return GFlanSource(paths, source_config, payload["learner"], done)
 
 

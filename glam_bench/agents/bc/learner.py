@@ -54,6 +54,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from glam_bench.agents.bc import schedule as bc_schedule
 from glam_bench.agents.bc.collect import DATA_FILE, load_or_collect
 from glam_bench.agents.bc.dataset import TransitionFileError
 from glam_bench.agents.bc.settings import TARGET_LENGTH, BCSettings, cosine_with_warmup
@@ -63,7 +64,7 @@ from glam_bench.config import ConfigError, RunConfig
 from glam_bench.devices import autocast, resolve_device
 from glam_bench.llm.scoring import pad_right
 from glam_bench.runs import CheckpointError, RunPaths, write_json
-from glam_bench.training import Learner, UpdateResult
+from glam_bench.training import Learner, Schedule, UpdateResult
 from glam_bench.vocabulary import ACTION_SPACES
 
 #: The label value the loss ignores.
@@ -117,6 +118,10 @@ class BCLearner(Learner):
         self.order: torch.Tensor | None = None
         self.step = 0
         self.monitor_prompts = monitoring_prompts(self.candidates)
+
+    def schedule(self, config: RunConfig) -> Schedule:
+        """Optimizer steps in chunks of ``bc.gradient_steps_per_update`` (:func:`glam_bench.agents.bc.schedule`)."""
+        return bc_schedule(config)
 
     # --- one update ---
 

@@ -43,6 +43,7 @@ import math
 from dataclasses import dataclass
 
 from glam_bench.config import ConfigError, RunConfig
+from glam_bench.study import AGENTS
 
 #: The authors' evaluation interval in optimizer steps (§C).
 PAPER_EVALUATION_INTERVAL = 250
@@ -53,8 +54,8 @@ PAPER_EVAL_BATCHES = 9
 #: Target length: the action text padded to 3 tokens (§C), never truncated.
 TARGET_LENGTH = 3
 
-#: The learners these settings serve, and where their demonstrations come from.
-SOURCES = {"bc-bot": "bot", "bc-gflan": "gflan"}
+#: The learners these settings serve, and where their demonstrations come from (the study's).
+SOURCES: dict[str, str] = {a.name: a.demonstrator for a in AGENTS if a.kind == "bc"}
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,11 @@ from glam_bench.vocabulary import ACTION_SPACES
 #: Written on every result row of a DRRN run (the authors' model name, §G).
 MODEL_NAME = "DRRN"
 
+#: The training process flushes denormal floats to zero (glam_bench.process.configure_process):
+#: gradients flowing back through hundreds of GRU steps decay into denormals, which make the
+#: CPU backward ~8x slower; flushing them changes nothing visible.
+FLUSH_DENORMAL = True
+
 
 def boltzmann_entropy(q_values: Sequence[torch.Tensor], temperature: float) -> float:
     """Mean entropy of softmax(Q / temperature) over the states."""
@@ -84,9 +89,6 @@ class DRRNLearner(Learner):
     model_name = MODEL_NAME
 
     def __init__(self, run: RunConfig, tokenizer: DRRNTokenizer | None = None):
-        # Gradients flowing back through hundreds of GRU steps decay into denormal floats,
-        # which make the CPU backward ~8x slower; flushing them to zero changes nothing visible.
-        torch.set_flush_denormal(True)
         config = from_run_config(run)
         self.run = run
         self.device = resolve_device(run.device)

@@ -27,7 +27,7 @@ from glam_bench.evaluation.runner import run_episodes
 from glam_bench.evaluation.test_sets import get_test_set
 from glam_bench.preset_checks import check_device
 from glam_bench.results import check_output_path, write_csv, write_episode_record
-from glam_bench.runs import CheckpointError, checkpoint_of, load_checkpoint, read_json
+from glam_bench.runs import CheckpointError, checkpoint_of, load_checkpoint, read_json, set_rng_state
 
 
 class RunNotFinishedError(GlamBenchError, RuntimeError):
@@ -39,8 +39,8 @@ def load_run(run_dir: Path) -> tuple[RunConfig, dict]:
     return RunConfig.from_dict(run["config"]), run
 
 
-def learner_state(run_dir: Path, run: dict, config: RunConfig) -> dict | None:
-    """The final learner state of a finished trained run, or None for reference agents."""
+def final_checkpoint(run_dir: Path, run: dict, config: RunConfig) -> dict | None:
+    """The final checkpoint of a finished trained run, or None for reference agents."""
     if not is_trained(config.agent):
         return None
     if not (Path(run_dir) / "done.json").exists():
@@ -53,7 +53,7 @@ def learner_state(run_dir: Path, run: dict, config: RunConfig) -> dict | None:
         raise CheckpointError(
             f"the checkpoint of {run_dir} ({checkpoint}) is missing; re-run its training"
         )
-    return payload["learner"]
+    return payload
 
 
 def evaluate_run(run_dir: str | Path, test: str, episodes: int, num_envs: int = 32,
@@ -69,7 +69,13 @@ def evaluate_run(run_dir: str | Path, test: str, episodes: int, num_envs: int = 
     check_output_path(out)
     config, run = load_run(run_dir)
     check_device(config.device, f"{run_dir / 'run.json'}: config/device")
-    state = learner_state(run_dir, run, config)
+    checkpoint = final_checkpoint(run_dir, run, config)
+    if checkpoint is not None:
+        # A policy left in train mode (non_pretrained_dropout, §B.4) draws its dropout from the
+        # global torch RNG: its tests continue that RNG from where training ended. No other
+        # agent reads the global RNGs (each acts with its own seeded generator).
+        set_rng_state(checkpoint["rng"])
+    state = checkpoint["learner"] if checkpoint is not None else None
     num_envs = min(num_envs, episodes)
     env_id = test_set.env_for(config.env)
     task_sampling = task_sampling or config.task_sampling

@@ -8,7 +8,7 @@ success rates with a 99% Wilson interval over the episodes, the mean episode
 length and the share of short-task (go-to / pick-up) episodes, for
 ``docs/fidelity.md``::
 
-    python -m glam_bench.evaluation.protocol_effect --episodes 1000 --seed 1
+    python -m glam_bench.protocol_effect --episodes 1000 --seed 1
 """
 
 from __future__ import annotations

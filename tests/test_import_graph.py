@@ -1,0 +1,139 @@
+"""glam_bench's modules import each other without cycles (a static check, no import runs).
+
+A cycle works until someone imports the modules in another order, then fails
+with a half-initialised module. The check reads every module's module-level
+imports (those under ``if TYPE_CHECKING:`` excluded: they never run; imports
+inside functions excluded: they run late, on use) and asks for no cycle, both
+between modules and between the layers they form: the subpackages
+(``glam_bench.agents``, ``glam_bench.evaluation``, ...) and top-level modules.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "glam_bench"
+
+
+def module_files(package: Path = PACKAGE) -> dict[str, Path]:
+    """Dotted module name -> file, for every module of the package (packages by ``__init__``)."""
+    modules = {}
+    for path in sorted(package.rglob("*.py")):
+        parts = list(path.relative_to(package.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        modules[".".join(parts)] = path
+    return modules
+
+
+def _runtime_imports(body: list[ast.stmt]):
+    """The import statements of a module body that run when it is imported."""
+    for node in body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node
+        elif isinstance(node, ast.If):
+            if "TYPE_CHECKING" not in ast.unparse(node.test):
+                yield from _runtime_imports(node.body)
+            yield from _runtime_imports(node.orelse)
+        elif isinstance(node, ast.Try):
+            for block in (node.body, node.orelse, node.finalbody, *(h.body for h in node.handlers)):
+                yield from _runtime_imports(block)
+
+
+def _imported_names(module: str, path: Path, node: ast.Import | ast.ImportFrom) -> list[str]:
+    """Every dotted name an import statement may load (``from a import b`` may load ``a.b``)."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    base = node.module or ""
+    if node.level:  # relative import
+        package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+        anchor = package[:len(package) - node.level + 1]
+        base = ".".join(anchor + ([node.module] if node.module else []))
+    return [base, *(f"{base}.{alias.name}" for alias in node.names)]
+
+
+def import_graph(modules: dict[str, Path]) -> dict[str, set[str]]:
+    """Module -> the package modules it imports at import time.
+
+    Importing ``a.b.c`` also runs the packages ``a.b`` and ``a``: they are edges too,
+    except the importer's own packages (already running when it is imported) and
+    the root package, which imports nothing.
+    """
+    root = next(iter(modules)).split(".")[0]
+    graph: dict[str, set[str]] = {}
+    for module, path in modules.items():
+        targets = set()
+        for node in _runtime_imports(ast.parse(path.read_text(encoding="utf-8")).body):
+            for name in _imported_names(module, path, node):
+                while name and name not in modules:  # ``from m import function``: the module m
+                    name = name.rpartition(".")[0]
+                while name and name != root:
+                    if not (module == name or module.startswith(name + ".")):
+                        targets.add(name)
+                    name = name.rpartition(".")[0]
+        graph[module] = targets
+    return graph
+
+
+def layer_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The graph between layers: each subpackage of the root, and each top-level module."""
+    def layer(module: str) -> str:
+        return ".".join(module.split(".")[:2])
+
+    layers: dict[str, set[str]] = {layer(m): set() for m in graph}
+    for module, targets in graph.items():
+        layers[layer(module)] |= {layer(t) for t in targets} - {layer(module)}
+    return layers
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of ``graph`` as a path ``[a, b, ..., a]``, or None when it has none."""
+    state: dict[str, str] = {}  # "open" while on the current path, "done" once explored
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = "open"
+        path.append(node)
+        for target in sorted(graph.get(node, ())):
+            if state.get(target) == "open":
+                return path[path.index(target):] + [target]
+            if target not in state and (cycle := visit(target)):
+                return cycle
+        state[node] = "done"
+        path.pop()
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
+def test_modules_import_each_other_without_a_cycle():
+    cycle = find_cycle(import_graph(module_files()))
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def test_subpackages_and_top_level_modules_form_layers_without_a_cycle():
+    """E.g. the agents use ``glam_bench.evaluation`` (episodes, test sets): it must not use them."""
+    cycle = find_cycle(layer_graph(import_graph(module_files())))
+    assert cycle is None, "cycle between layers: " + " -> ".join(cycle)
+
+
+def test_the_check_sees_imports_and_ignores_type_checking_ones(tmp_path):
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "sub" / "__init__.py").write_text("")
+    (package / "a.py").write_text("from pkg.sub.b import f\n")
+    (package / "sub" / "b.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg import a\n"
+        "def f():\n    from pkg import a\n")
+    graph = import_graph(module_files(package))
+    assert graph["pkg.a"] == {"pkg.sub", "pkg.sub.b"} and graph["pkg.sub.b"] == set()
+    assert find_cycle(graph) is None
+    (package / "sub" / "b.py").write_text("from . import c\n")
+    (package / "sub" / "c.py").write_text("import pkg.a\n")
+    graph = import_graph(module_files(package))
+    assert find_cycle(graph) == ["pkg.a", "pkg.sub.b", "pkg.sub.c", "pkg.a"]
