@@ -252,3 +252,143 @@ def _check_study() -> None:
 
 
 _check_study()
+
+# --- Report items ------------------------------------------------------------------------
+
+#: What a report item writes: a ``figure`` (PNG + PDF), a ``table`` (CSV + Markdown + LaTeX),
+#: or the ``summary`` CSVs every report writes beside them.
+REPORT_ITEM_KINDS = ("figure", "table", "summary")
+
+#: The caption's last paragraph for items drawn from results: Snakemake renders the Jinja
+#: when it writes its HTML report (``snakemake --report``).
+PRESET_NOTE = ("Preset **{{ snakemake.config['preset'] }}** of this run (figures drawn from "
+               "the committed cache say which preset made their results in their footer). "
+               "The number of seeds and episodes behind every value is printed on the figure.")
+
+
+@dataclass(frozen=True)
+class ReportItem:
+    """One figure or table of the report, and the caption the Snakemake report shows for it.
+
+    ``name`` is the stem of its files (``paper_figures/<name>.png``), its ``--only`` name
+    and its Snakemake target (``fig_<name>``). What it draws (experiments, agents, tests)
+    is its spec in ``glam_bench.report.items``, checked against :data:`EXPERIMENTS` and
+    :data:`AGENTS` when that module is imported. ``title`` and ``caption`` are the
+    caption's first two paragraphs (reStructuredText); ``preset_note`` adds
+    :data:`PRESET_NOTE`, for items drawn from results.
+    """
+
+    name: str
+    kind: str
+    title: str
+    caption: str
+    preset_note: bool = True
+
+
+#: Every item of the report, in build order (figures, then tables, then the summaries).
+REPORT_ITEMS: tuple[ReportItem, ...] = (
+    ReportItem("q1_mixed_curves", "figure",
+               "Q1, sample efficiency on MixedTrainLocal (paper Fig. 2).",
+               "Success rate against environment frames of GFlan-T5, NPAE-Flan-T5, DRRN and "
+               "Symbolic-PPO trained on BabyAI-Text MixedTrainLocal: mean over seeds with one"
+               " standard deviation, after the authors' 10-update rolling mean. Points "
+               "digitised from the paper are drawn beside our curves."),
+    ReportItem("q1_action_space", "figure",
+               "Q1, size of the action space on GoToLocal (paper §E.5).",
+               "Sample efficiency (mean of the success-rate curve, 99% interval) with the "
+               "restricted (3), canonical (6) and augmented (9) action spaces, and the "
+               "training curves behind it, one panel per action space plus a comparison "
+               "panel."),
+    ReportItem("q1_distractors", "figure",
+               "Q1, number of distractors on GoToLocal (paper §E.5).",
+               "Sample efficiency with 4, 8 and 16 distractors and the curves behind it; the "
+               "box compares our relative drop from 4 to 16 distractors with the paper's."),
+    ReportItem("q2q3_generalisation", "figure",
+               "Q2/Q3, generalisation tests (paper Fig. 4).",
+               "Success rate of each agent on the post-training test sets, panels (a) to (f):"
+               " training tasks, out-of-vocabulary nouns, invented words, new composition, "
+               "synonym actions and French. Light bars show the reference test each panel is "
+               "compared with; labels give the relative change in percent; error bars are the"
+               " 99% interval over seeds; diamonds are the paper's values. The footer names "
+               "the test protocol (``evaluation.counting``, ``evaluation.task_sampling``), "
+               "the scoring switches and the French goal of panel (f) "
+               "(``training.french_goal``); see docs/fidelity.md."),
+    ReportItem("q4_online_vs_bc", "figure",
+               "Q4, online RL against behavioural cloning (paper §E.6).",
+               "Test success rate on GoToLocal of GFlan-T5 trained online with PPO, of "
+               "Flan-T5 cloned from the trajectories of the trained GFlan-T5 (BC-GFlan-T5) "
+               "and cloned from the BabyAI bot (BC-Bot)."),
+    ReportItem("appendix_model_size", "figure",
+               "Appendix, model size (paper §E.7).",
+               "Training curves and sample efficiency of GFlan-T5 with the small, large and "
+               "xl Flan-T5 on GoToLocal, beside NPAE-Flan-T5, DRRN and Symbolic-PPO."),
+    ReportItem("appendix_pretraining", "figure",
+               "Appendix, pretraining ablation (paper §B.4).",
+               "GFlan-T5, AFlan-T5, NPAE, NPA and NPE on GoToLocal: which parts of the "
+               "pretrained model (weights, embeddings, action scoring) the sample efficiency "
+               "comes from."),
+    ReportItem("appendix_prompt_length", "figure",
+               "Appendix, prompt length (paper §B.1, §E.7).",
+               "GFlan-T5 with 1, 3, 6 or 9 past observations in its prompt, on GoToLocal."),
+    ReportItem("appendix_gotoredball", "figure",
+               "Appendix, GoToRedBall (paper §E.7).",
+               "DRRN against Symbolic-PPO on the GoToRedBall level."),
+    ReportItem("appendix_policy_evolution", "figure",
+               "Appendix, evolution of the policy (paper §E.7).",
+               "Probability of each action on the fixed monitoring prompts, logged after "
+               "every update of the GFlan-T5 run on MixedTrainLocal, mean over seeds. The "
+               "prompts are the suite's 11 or the authors' 11 "
+               "(``training.monitoring_prompts``); the footer says which (docs/fidelity.md)."),
+    ReportItem("extra_scorer_comparison", "figure",
+               "Beyond the paper, candidate-scoring variants (§H.1).",
+               "GFlan-T5 trained with the true log-probability scorer, the raw-logit sum of "
+               "the authors' May-2023 code and the probability ratio of their Feb-2023 code."),
+    ReportItem("extra_task_kinds", "figure",
+               "Beyond the paper, success per task kind.",
+               "Test success rate on the MixedTrainLocal training tasks broken down by task "
+               "kind (go to, pick up, open, put next, sequences) for each agent."),
+    ReportItem("table_generalisation", "table",
+               "Table, generalisation tests.",
+               "Mean return and success rate of every agent on every post-training test, with"
+               " the 99% interval over seeds (z = 2.5758), beside the paper's values where it"
+               " gives them. Also written as CSV and LaTeX."),
+    ReportItem("table_prompts", "table",
+               "Table, example prompts (Table 2 of the paper, §B.1).",
+               "The paper's example prompt beside the one the suite's prompt builder writes "
+               "from the same observations and actions (identical, character for character), "
+               "then prompts the suite writes while the BabyAI bot plays its envs, in English"
+               " and in French with both French goals (``training.french_goal``: the suite's "
+               "grammatical translation and the authors'). Drawn from the code, not from "
+               "results. Also written as CSV and LaTeX.",
+               preset_note=False),
+    ReportItem("summaries", "summary",
+               "",
+               "Summary CSVs behind the figures and tables: per-test success rates with "
+               "intervals (summary_tests.csv), per-seed rates (summary_seeds.csv), "
+               "per-task-kind rates (summary_task_kinds.csv), sample efficiency "
+               "(summary_sample_efficiency.csv) and the learning curves as drawn "
+               "(summary_curves.csv)."),
+)
+
+REPORT_ITEMS_BY_NAME: dict[str, ReportItem] = {i.name: i for i in REPORT_ITEMS}
+FIGURE_ITEMS: tuple[str, ...] = tuple(i.name for i in REPORT_ITEMS if i.kind == "figure")
+TABLE_ITEMS: tuple[str, ...] = tuple(i.name for i in REPORT_ITEMS if i.kind == "table")
+
+
+def caption_text(item: ReportItem) -> str:
+    """The item's caption as the ``.rst`` file Snakemake's ``report(caption=...)`` reads."""
+    paragraphs = (item.title, item.caption, PRESET_NOTE if item.preset_note else "")
+    return "\n\n".join(p for p in paragraphs if p) + "\n"
+
+
+def _check_report_items() -> None:
+    """Fail at import on an unknown item kind or a name declared twice."""
+    for item in REPORT_ITEMS:
+        if item.kind not in REPORT_ITEM_KINDS:
+            raise ValueError(f"study: report item {item.name!r} has unknown kind {item.kind!r}; "
+                             f"choose one of {REPORT_ITEM_KINDS}")
+    if len(REPORT_ITEMS_BY_NAME) != len(REPORT_ITEMS):
+        raise ValueError("study: a report item name is declared twice")
+
+
+_check_report_items()

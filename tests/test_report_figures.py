@@ -20,7 +20,7 @@ from matplotlib.image import imread
 from glam_bench.report import build, figures, items, plotting
 from glam_bench.report.build import build_report
 from glam_bench.report.data import ReportError, load_report_data
-from glam_bench.report.figures import FIGURES
+from glam_bench.report.figures import FIGURES, draw_figure
 from glam_bench.report.paper import FIGURE_LEGEND, paper_value
 from glam_bench.results import ResultFileError
 from tests.fixtures_report import (  # noqa: F401  (pytest fixtures, used by name)
@@ -57,7 +57,7 @@ def _rate_from_csvs(results: Path, experiment: str, agent: str, test: str) -> fl
 def drawn(small_data, tmp_path_factory) -> dict[str, tuple[Figure, Path]]:
     """Every figure function run once on the small set: name -> (figure, out dir)."""
     out = tmp_path_factory.mktemp("figures")
-    return {name: (function(small_data, out), out) for name, function in FIGURES.items()}
+    return {name: (draw_figure(name, small_data, out), out) for name in FIGURES}
 
 
 # --- every figure renders ---------------------------------------------------------
@@ -198,7 +198,7 @@ def test_se_lines_equal_the_aggregates(drawn, small_data):
     fig, _ = drawn["q1_action_space"]
     lines = _artists(fig, "ours/se/")
     study = items.ACTION_SPACE
-    for agent in items.TRAINED_AGENTS:
+    for agent in items.Q1_AGENTS:
         x, y = lines[f"ours/se/{agent}"].get_data()
         expected = {
             study.variable[s.experiment]: small_data.sample_efficiency(s, study.frame_limit).value
@@ -398,7 +398,7 @@ def test_one_seed_draws_no_interval_and_says_so(tmp_path):
     results = small_result_set(tmp_path / "results", seeds=(1,))
     data = load_report_data(results, n_resamples=TEST_RESAMPLES)
     assert math.isnan(data.test_stat("mixed", "gflan", "no_change")["ci99_low"])
-    fig = FIGURES["q4_online_vs_bc"](data, tmp_path / "out")
+    fig = draw_figure(items.ONLINE_VS_BC.name, data, tmp_path / "out")
     ax = next(ax for ax in fig.axes if ax.patches)
     assert not ax.containers or all(type(c).__name__ == "BarContainer" for c in ax.containers)
     footer = "\n".join(t.get_text() for sub in fig.subfigs for t in sub.texts)

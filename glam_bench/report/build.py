@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from glam_bench.report import items, stats
 from glam_bench.report.data import ReportData, ReportError, load_report_data, unfinished_runs
-from glam_bench.report.figures import FIGURES
+from glam_bench.report.figures import draw_figure
 from glam_bench.report.prompt_table import write_prompt_tables
 from glam_bench.report.summaries import write_summaries
 from glam_bench.report.tables import write_generalisation_tables
@@ -55,13 +55,13 @@ def _builders() -> dict[str, Callable[[ReportData, Path], list[Path]]]:
     """Item name -> function that writes the item and returns its files."""
     def figure(name: str) -> Callable[[ReportData, Path], list[Path]]:
         def build(data: ReportData, out_dir: Path) -> list[Path]:
-            FIGURES[name](data, out_dir)
+            draw_figure(name, data, out_dir)
             return [out_dir / f"{name}.png", out_dir / f"{name}.pdf"]
         return build
 
     builders = {name: figure(name) for name in items.FIGURE_ITEMS}
-    builders["table_generalisation"] = write_generalisation_tables
-    builders["table_prompts"] = write_prompt_tables
+    builders[items.GENERALISATION_TABLE] = write_generalisation_tables
+    builders[items.PROMPT_TABLE] = write_prompt_tables
     return builders
 
 

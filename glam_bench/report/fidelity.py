@@ -13,17 +13,18 @@ from pathlib import Path
 
 import pandas as pd
 
+from glam_bench import study
 from glam_bench.cache import RECORD_SUFFIX
-from glam_bench.config import BC_AGENTS, LLM_AGENTS, RunConfig
+from glam_bench.config import RunConfig
 
 #: Run-config keys a caption may name; their defaults are RunConfig's (= the schema's).
 SWITCHES: tuple[str, ...] = ("scorer", "pad_group_size", "non_pretrained_dropout",
                              "french_goal", "monitoring_prompts", "task_sampling")
 RUN_KEYS = ["experiment", "agent", "seed"]
 #: Agents built from a config rather than a checkpoint (§B.4): the dropout switch applies.
-NON_PRETRAINED_AGENTS = ("npae", "npa", "npe")
-#: Agents whose policy is a scored LLM (the scorer switches apply).
-SCORED_AGENTS = (*LLM_AGENTS, "zero-shot", *BC_AGENTS)
+NON_PRETRAINED_AGENTS = tuple(a.name for a in study.AGENTS if a.llm and not a.llm.pretrained)
+#: Agents whose policy is an LLM (the scorer switches apply).
+SCORED_AGENTS = tuple(a.name for a in study.AGENTS if a.llm)
 
 _DEFAULTS = {f: RunConfig.__dataclass_fields__[f].default for f in SWITCHES}
 FRENCH_GOAL_WORDS = {"correct": "the suite's grammatical translation",

@@ -1,11 +1,16 @@
 """One function per paper item (§E): each draws our numbers beside the paper's.
 
-Every function takes the loaded :class:`ReportData` and an output folder,
-writes ``<item>.png`` and ``<item>.pdf`` there, and returns the Figure so
-tests can read back what was drawn. What each item shows (experiments,
-agents, tests) comes from :mod:`glam_bench.report.items`; the numbers come
-from :class:`ReportData`'s cached aggregates, the same ones written to the
-summary CSVs.
+Every function takes the loaded :class:`ReportData`, an output folder and the
+item's name, writes ``<item>.png`` and ``<item>.pdf`` there, and returns the
+Figure so tests can read back what was drawn. :data:`FIGURES` maps each figure
+item of :data:`glam_bench.study.REPORT_ITEMS` to its function, and
+:func:`draw_figure` calls it. A function saves before it returns, while its
+drawing is alive: matplotlib's constrained layout walks sets of artists hashed by
+address, so a save after the function's locals are freed may shift the layout in
+its last digit, and the PDF's bytes with it.
+What each item shows (experiments, agents, tests) comes from its spec in
+:mod:`glam_bench.report.items`; the numbers come from :class:`ReportData`'s
+cached aggregates, the same ones written to the summary CSVs.
 """
 
 from __future__ import annotations
@@ -150,9 +155,9 @@ def _curve_handles(ax: Axes) -> list:
 # --- Q1 ---------------------------------------------------------------------------------
 
 
-def q1_mixed_curves(data: ReportData, out_dir: Path) -> Figure:
+def q1_mixed_curves(data: ReportData, out_dir: Path, item: str) -> Figure:
     """Q1 (§E.4): success rate vs frames of the four agents on MixedTrainLocal."""
-    study = items.MIXED_CURVES
+    study = items.CURVE_STUDIES[item]
     fig, body = plotting.new_figure(9, 5.6, _curve_footer(data, study))
     ax = body.add_subplot()
     _draw_curves(ax, data, study.series, study.frame_limit)
@@ -161,7 +166,7 @@ def q1_mixed_curves(data: ReportData, out_dir: Path) -> Figure:
     handles = _curve_handles(ax) + plotting.paper_legend_handles(
         False, "≈" in relations, "<" in relations)
     _legend_below(body, handles, ncols=3)
-    plotting.save_figure(fig, out_dir, study.name)
+    plotting.save_figure(fig, out_dir, item)
     return fig
 
 
@@ -192,7 +197,7 @@ def _se_change_box(ax: Axes, data: ReportData, study: CurveStudy, start: str, en
     """Relative SE change from ``start`` to ``end``, ours beside the paper's ([S-ja], §E.5)."""
     lines = [f"SE change, {study.variable[start]:g} → {study.variable[end]:g} "
              f"{study.variable_label.lower()}:"]
-    for agent in items.TRAINED_AGENTS:
+    for agent in items.Q1_AGENTS:
         se = {e: data.sample_efficiency(Series(e, agent), study.frame_limit).value
               for e in (start, end)}
         ours = stats.relative_change(se[end], se[start])
@@ -205,21 +210,24 @@ def _se_change_box(ax: Axes, data: ReportData, study: CurveStudy, start: str, en
             gid="paper/se_change")
 
 
-def q1_action_space(data: ReportData, out_dir: Path) -> Figure:
+def q1_action_space(data: ReportData, out_dir: Path, item: str) -> Figure:
     """Q1 (§E.5): sample efficiency with 3, 6 and 9 actions, and the curves behind it."""
-    study = items.ACTION_SPACE
+    study = items.CURVE_STUDIES[item]
     note = "The paper's SE values for this study could not be retrieved (§E.5, §H.9)."
     fig, _ = _variable_study(data, study, note)
-    plotting.save_figure(fig, out_dir, study.name)
+    plotting.save_figure(fig, out_dir, item)
     return fig
 
 
-def q1_distractors(data: ReportData, out_dir: Path) -> Figure:
-    """Q1 (§E.5): SE with 4, 8 and 16 distractors; the paper's relative drop beside ours."""
-    study = items.DISTRACTORS
+def q1_distractors(data: ReportData, out_dir: Path, item: str) -> Figure:
+    """Q1 (§E.5): SE with 4, 8 and 16 distractors; the paper's relative drop beside ours.
+
+    The drop is from the first to the second experiment of the spec's ``se_change``.
+    """
+    study = items.CURVE_STUDIES[item]
     fig, axes = _variable_study(data, study, plotting.paper_footer(secondary=True, figure=False))
-    _se_change_box(axes["se"], data, study, "distractors-4", "distractors-16")
-    plotting.save_figure(fig, out_dir, study.name)
+    _se_change_box(axes["se"], data, study, *study.se_change)
+    plotting.save_figure(fig, out_dir, item)
     return fig
 
 
@@ -253,14 +261,14 @@ def _generalisation_panel(ax: Axes, data: ReportData, panel: Panel) -> None:
                    gid=f"reference/{panel.experiment}/{agent}/{panel.reference_test}")
             top = max(top, ref)
             label = plotting.percent(stats.relative_change(ours["mean"], ref))
-            rows = paper_values("q2q3_generalisation", experiment=panel.experiment,
+            rows = paper_values(items.GENERALISATION_FIGURE, experiment=panel.experiment,
                                 test=panel.test, agent=agent)
             paper_label = rows["label"].iloc[0].replace("-", "−") if len(rows) else ""
         ax.bar(i, ours["mean"], width=0.55, color=colour,
                gid=f"ours/{panel.experiment}/{agent}/{panel.test}")
         plotting.error_bar(ax, i, ours["ci99_low"], ours["ci99_high"], ours["mean"])
-        paper = paper_value("q2q3_generalisation", experiment=panel.experiment, test=panel.test,
-                            agent=agent)
+        paper = paper_value(items.GENERALISATION_FIGURE, experiment=panel.experiment,
+                            test=panel.test, agent=agent)
         if not math.isnan(paper):
             ax.plot([i], [paper], gid=f"paper/{panel.experiment}/{agent}/{panel.test}",
                     **plotting.PAPER_MARKER)
@@ -277,9 +285,9 @@ def _generalisation_panel(ax: Axes, data: ReportData, panel: Panel) -> None:
     ax.grid(alpha=0.3, axis="y")
 
 
-def q2q3_generalisation(data: ReportData, out_dir: Path) -> Figure:
+def q2q3_generalisation(data: ReportData, out_dir: Path, item: str) -> Figure:
     """Q2/Q3 (§E.3): panels (a)–(f), light bars = reference, labels = relative change in %."""
-    rows = _need_rows(data, "q2q3_generalisation")
+    rows = _need_rows(data, item)
     french = rows[rows["test"] == "french"]
     footer = [plotting.episodes_footer(rows),
               fidelity.protocol_text(data.settings, data.protocols, rows),
@@ -299,14 +307,14 @@ def q2q3_generalisation(data: ReportData, out_dir: Path) -> Figure:
     handles += [Patch(color="#999999", alpha=0.28, label="reference (light bar)"),
                 *plotting.paper_legend_handles(True, False)]
     _legend_below(body, handles, ncols=len(handles))
-    plotting.save_figure(fig, out_dir, "q2q3_generalisation")
+    plotting.save_figure(fig, out_dir, item)
     return fig
 
 
 # --- Q4 ---------------------------------------------------------------------------------
 
 
-def q4_online_vs_bc(data: ReportData, out_dir: Path) -> Figure:
+def q4_online_vs_bc(data: ReportData, out_dir: Path, item: str) -> Figure:
     """Q4 (§E.6): GFlan-T5 trained online vs behavioural cloning on the same env."""
     spec = items.ONLINE_VS_BC
     rows = pd.concat([data.test_rows(s.experiment, s.agent, spec.test) for s in spec.series])
@@ -333,15 +341,20 @@ def q4_online_vs_bc(data: ReportData, out_dir: Path) -> Figure:
     ax.set_ylim(0, 1.08)
     ax.set_title(spec.title, fontsize=11)
     ax.grid(alpha=0.3, axis="y")
-    plotting.save_figure(fig, out_dir, spec.name)
+    plotting.save_figure(fig, out_dir, item)
     return fig
 
 
 # --- Appendix and beyond: curves + sample efficiency ------------------------------------
 
 
-def _curves_and_se(data: ReportData, out_dir: Path, study: CurveStudy) -> Figure:
-    """Training curves (left) and sample efficiency per series (right)."""
+def curves_and_se(data: ReportData, out_dir: Path, item: str) -> Figure:
+    """Training curves (left) and sample efficiency per series (right) of a curve study.
+
+    The appendix studies (§E.7: model size, pretraining, prompt length, GoToRedBall)
+    and the scorer comparison beyond the paper (§H.1).
+    """
+    study = items.CURVE_STUDIES[item]
     fig, body = plotting.new_figure(13, 5.2, _curve_footer(data, study))
     curves_ax, se_ax = body.subplots(1, 2, width_ratios=[1.6, 1])
     _draw_curves(curves_ax, data, study.series, study.frame_limit)
@@ -356,33 +369,8 @@ def _curves_and_se(data: ReportData, out_dir: Path, study: CurveStudy) -> Figure
     else:
         _draw_se_bars(se_ax, study, estimates)
     body.suptitle(study.title, fontsize=12)
-    plotting.save_figure(fig, out_dir, study.name)
+    plotting.save_figure(fig, out_dir, item)
     return fig
-
-
-def appendix_model_size(data: ReportData, out_dir: Path) -> Figure:
-    """Appendix (§E.7, "Figure 14"): Flan-T5 small / large / xl beside the baselines."""
-    return _curves_and_se(data, out_dir, items.MODEL_SIZE)
-
-
-def appendix_pretraining(data: ReportData, out_dir: Path) -> Figure:
-    """Appendix (§B.4, §E.7): GFlan / AFlan / NPAE / NPA / NPE, 500k frames."""
-    return _curves_and_se(data, out_dir, items.PRETRAINING)
-
-
-def appendix_prompt_length(data: ReportData, out_dir: Path) -> Figure:
-    """Appendix (§B.1, §E.7): 1, 3, 6 or 9 observations in the prompt."""
-    return _curves_and_se(data, out_dir, items.PROMPT_LENGTH)
-
-
-def appendix_gotoredball(data: ReportData, out_dir: Path) -> Figure:
-    """Appendix (§E.7): DRRN vs Symbolic-PPO on GoToRedBall."""
-    return _curves_and_se(data, out_dir, items.GOTOREDBALL)
-
-
-def extra_scorer_comparison(data: ReportData, out_dir: Path) -> Figure:
-    """Beyond the paper (§H.1): GFlan-T5 trained with each candidate-scoring variant."""
-    return _curves_and_se(data, out_dir, items.SCORER)
 
 
 # --- Appendix: policy evolution ----------------------------------------------------------
@@ -394,7 +382,7 @@ def policy_curves(rows: pd.DataFrame) -> pd.DataFrame:
     return grouped.mean().reset_index()
 
 
-def appendix_policy_evolution(data: ReportData, out_dir: Path) -> Figure:
+def appendix_policy_evolution(data: ReportData, out_dir: Path, item: str) -> Figure:
     """Appendix (§E.7): action probabilities on the monitoring prompts vs update."""
     series = items.POLICY_EVOLUTION
     rows = data.policy_rows(series)
@@ -426,7 +414,7 @@ def appendix_policy_evolution(data: ReportData, out_dir: Path) -> Figure:
     axes[-1].legend(handles=[Line2D([], [], color=colours[a], label=a) for a in actions],
                     loc="center", title="Action", fontsize=9)
     body.suptitle(f"Policy evolution — {series.display}, {series.experiment}", fontsize=12)
-    plotting.save_figure(fig, out_dir, "appendix_policy_evolution")
+    plotting.save_figure(fig, out_dir, item)
     return fig
 
 
@@ -462,7 +450,7 @@ def _heatmap(ax: Axes, matrix: pd.DataFrame, agent: str, show_tests: bool):
     return image
 
 
-def extra_task_kinds(data: ReportData, out_dir: Path) -> Figure:
+def extra_task_kinds(data: ReportData, out_dir: Path, item: str) -> Figure:
     """Beyond the paper: every Mixed test result split by task kind, one heatmap per agent."""
     experiment = items.TASK_KIND_EXPERIMENT
     rows = data.episodes[data.episodes["experiment"] == experiment]
@@ -487,22 +475,41 @@ def extra_task_kinds(data: ReportData, out_dir: Path) -> Figure:
         ax.axis("off")
     body.colorbar(image, ax=list(axes), shrink=0.6, label="Success rate")
     body.suptitle(f"Success rate per task kind — every test on {experiment}", fontsize=12)
-    plotting.save_figure(fig, out_dir, "extra_task_kinds")
+    plotting.save_figure(fig, out_dir, item)
     return fig
 
 
-#: Item name (``items.FIGURE_ITEMS``) -> figure function.
-FIGURES: dict[str, Callable[[ReportData, Path], Figure]] = {
+#: Figure item of the study -> the function that draws it.
+FIGURES: dict[str, Callable[[ReportData, Path, str], Figure]] = {
     "q1_mixed_curves": q1_mixed_curves,
     "q1_action_space": q1_action_space,
     "q1_distractors": q1_distractors,
     "q2q3_generalisation": q2q3_generalisation,
     "q4_online_vs_bc": q4_online_vs_bc,
-    "appendix_model_size": appendix_model_size,
-    "appendix_pretraining": appendix_pretraining,
-    "appendix_prompt_length": appendix_prompt_length,
-    "appendix_gotoredball": appendix_gotoredball,
+    "appendix_model_size": curves_and_se,
+    "appendix_pretraining": curves_and_se,
+    "appendix_prompt_length": curves_and_se,
+    "appendix_gotoredball": curves_and_se,
     "appendix_policy_evolution": appendix_policy_evolution,
-    "extra_scorer_comparison": extra_scorer_comparison,
+    "extra_scorer_comparison": curves_and_se,
     "extra_task_kinds": extra_task_kinds,
 }
+
+
+def draw_figure(item: str, data: ReportData, out_dir: Path) -> Figure:
+    """Draw figure ``item`` and write ``<item>.png`` and ``<item>.pdf`` into ``out_dir``."""
+    return FIGURES[item](data, out_dir, item)
+
+
+def check_figures(declared: tuple[str, ...] = items.FIGURE_ITEMS) -> None:
+    """Refuse a figure item without a draw function, or a draw function for no item."""
+    missing = [i for i in declared if i not in FIGURES]
+    extra = [i for i in FIGURES if i not in declared]
+    if missing or extra:
+        raise items.ReportItemError(
+            f"figure items without a draw function: {missing}; draw functions for no declared "
+            f"item: {extra}; make glam_bench.report.figures.FIGURES match the figure items of "
+            "glam_bench.study.REPORT_ITEMS")
+
+
+check_figures()

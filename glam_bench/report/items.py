@@ -3,48 +3,39 @@
 This is the one place that maps a paper item (§E) to the result rows it needs
 (experiment id, agent id, test id). Figure and table code reads these specs and
 never names an experiment itself, so re-pointing an item (say, Q4 compared on
-another test) is a one-line change here.
+another test) is a one-line change here. The items themselves (names, kinds,
+captions) and every agent and experiment are declared in :mod:`glam_bench.study`;
+:func:`check_items` refuses, at import, a spec that names anything the study
+does not declare, so a renamed experiment or agent never silently drops a figure.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from glam_bench import study
+from glam_bench.errors import GlamBenchError
+
+
+class ReportItemError(GlamBenchError, ValueError):
+    """A report item's spec disagrees with the study (unknown item, experiment, agent, test)."""
+
 
 # --- Agents ------------------------------------------------------------------
 
 #: Display names, as printed in the paper's legends (§E.3-§E.7).
-AGENT_LABELS: dict[str, str] = {
-    "gflan": "GFlan-T5",
-    "npae": "NPAE-Flan-T5",
-    "drrn": "DRRN",
-    "symbolic-ppo": "Symbolic-PPO",
-    "zero-shot": "Flan-T5 (zero-shot)",
-    "random": "Random",
-    "bc-bot": "BC-Bot",
-    "bc-gflan": "BC-GFlan-T5",
-    "aflan": "AFlan-T5",
-    "npa": "NPA-Flan-T5",
-    "npe": "NPE-Flan-T5",
-}
+AGENT_LABELS: dict[str, str] = {a.name: a.label for a in study.AGENTS}
 
 #: One colour per agent in every figure. The first four follow the paper's
 #: Mixed curves (§E.4: blue, orange, green, grey); the rest are distinct.
-AGENT_COLOURS: dict[str, str] = {
-    "gflan": "#1f77b4",
-    "npae": "#ff7f0e",
-    "drrn": "#2ca02c",
-    "symbolic-ppo": "#7f7f7f",
-    "zero-shot": "#9467bd",
-    "random": "#8c564b",
-    "bc-bot": "#d62728",
-    "bc-gflan": "#17becf",
-    "aflan": "#e377c2",
-    "npa": "#bcbd22",
-    "npe": "#393b79",
-}
+AGENT_COLOURS: dict[str, str] = {a.name: a.colour for a in study.AGENTS}
 
-#: The four agents trained in the Q1 studies (§E.4, §E.5).
-TRAINED_AGENTS: tuple[str, ...] = ("gflan", "npae", "drrn", "symbolic-ppo")
+#: The four agents trained in every Q1 study (§E.4, §E.5), in the study's order.
+Q1_AGENTS: tuple[str, ...] = tuple(
+    a.name for a in study.AGENTS
+    if a.trained and all(e in a.experiments for e in study.Q1_EXPERIMENTS))
 #: The five agents of the generalisation figure, in the paper's bar order (§E.3).
 GENERALISATION_AGENTS: tuple[str, ...] = ("random", "drrn", "npae", "zero-shot", "gflan")
 
@@ -70,11 +61,7 @@ TEST_LABELS: dict[str, str] = {
 
 #: Every test reported in the generalisation table, per experiment, in order.
 GENERALISATION_TABLE_TESTS: dict[str, tuple[str, ...]] = {
-    "mixed": (
-        "no_change", "other_nouns", "adj_synonyms", "invented_nouns", "invented_adjectives",
-        "invented_words", "first_person_speaker", "first_person_agent", "synonym_actions",
-        "synonym_actions_2", "new_composition", "held_out_pairs",
-    ),
+    "mixed": study.MIXED_TESTS,
     "gotolocal": ("english_gotolocal", "french"),
 }
 
@@ -132,6 +119,15 @@ class CurveStudy:
     variable_label: str = ""
     #: Curve sub-panels: panel title -> experiments drawn in it.
     panels: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: (from, to): the experiments whose relative SE change is boxed beside the paper's.
+    se_change: tuple[str, ...] = ()
+
+    @property
+    def experiments(self) -> tuple[str, ...]:
+        """Every experiment the spec names (its series, variable, panels, SE change)."""
+        named = [s.experiment for s in self.series] + list(self.variable) + list(self.se_change)
+        named += [e for _, experiments in self.panels for e in experiments]
+        return tuple(dict.fromkeys(named))
 
 
 @dataclass(frozen=True)
@@ -164,7 +160,7 @@ class BarComparison:
 MIXED_CURVES = CurveStudy(
     name="q1_mixed_curves",
     title="Q1: sample efficiency on MixedTrainLocal",
-    series=tuple(Series("mixed", a) for a in TRAINED_AGENTS),
+    series=tuple(Series("mixed", a) for a in Q1_AGENTS),
     frame_limit=MIXED_FRAME_LIMIT,
 )
 
@@ -172,7 +168,7 @@ ACTION_SPACE = CurveStudy(
     name="q1_action_space",
     title="Q1: action-space size (GoToLocal)",
     series=tuple(
-        Series(e, a) for e in ("actions-3", "gotolocal", "actions-9") for a in TRAINED_AGENTS
+        Series(e, a) for e in ("actions-3", "gotolocal", "actions-9") for a in Q1_AGENTS
     ),
     frame_limit=GOTOLOCAL_FRAME_LIMIT,
     variable={"actions-3": 3, "gotolocal": 6, "actions-9": 9},
@@ -191,7 +187,7 @@ DISTRACTORS = CurveStudy(
     series=tuple(
         Series(e, a)
         for e in ("distractors-4", "gotolocal", "distractors-16")
-        for a in TRAINED_AGENTS
+        for a in Q1_AGENTS
     ),
     frame_limit=GOTOLOCAL_FRAME_LIMIT,
     variable={"distractors-4": 4, "gotolocal": 8, "distractors-16": 16},
@@ -203,12 +199,21 @@ DISTRACTORS = CurveStudy(
         ("Comparison for 3 number of distractors",
          ("distractors-4", "gotolocal", "distractors-16")),
     ),
+    se_change=("distractors-4", "distractors-16"),
 )
+
+#: The example-prompt table (§B.1), drawn from the prompt builder, not from results.
+PROMPT_TABLE = "table_prompts"
 
 #: Line styles that tell the experiments of a "Comparison" panel apart.
 COMPARISON_LINESTYLES: tuple[str, ...] = (":", "-", "--")
 
 # --- Q2/Q3 (§E.3) ------------------------------------------------------------
+
+#: The generalisation figure and table (their paper values are the figure's, in
+#: ``paper_reference.csv``).
+GENERALISATION_FIGURE = "q2q3_generalisation"
+GENERALISATION_TABLE = "table_generalisation"
 
 GENERALISATION_PANELS: tuple[Panel, ...] = (
     Panel("a", "(a) Training tasks", "", "mixed", "no_change"),
@@ -274,6 +279,7 @@ GOTOREDBALL = CurveStudy(
 )
 
 #: Which run's ``policy_log.csv`` feeds the policy-evolution figure (§E.7).
+POLICY_EVOLUTION_FIGURE = "appendix_policy_evolution"
 POLICY_EVOLUTION = Series("mixed", "gflan")
 
 # --- Beyond the paper --------------------------------------------------------
@@ -289,30 +295,43 @@ SCORER = CurveStudy(
     frame_limit=None,
 )
 
-#: The experiment broken down by task kind in the per-task-kind figure.
+#: The per-task-kind figure, and the experiment it breaks down by task kind.
+TASK_KINDS_FIGURE = "extra_task_kinds"
 TASK_KIND_EXPERIMENT = "mixed"
 #: Task kinds in the authors' order (§A.5), then the new-composition kind (§D.3).
 TASK_KIND_ORDER: tuple[str, ...] = (
     "goto", "pickup", "open", "putnext", "pick up seq go to", "pick up seq pick up",
 )
-TASK_KIND_AGENT_ORDER: tuple[str, ...] = (*TRAINED_AGENTS, "zero-shot", "random")
+#: Agents of the per-task-kind figure: the Q1 agents, then the experiment's reference agents.
+TASK_KIND_AGENT_ORDER: tuple[str, ...] = (*Q1_AGENTS, *(
+    a.name for a in study.AGENTS if not a.trained and TASK_KIND_EXPERIMENT in a.experiments))
 
-#: Every item of the report, in build order.
-FIGURE_ITEMS: tuple[str, ...] = (
-    "q1_mixed_curves",
-    "q1_action_space",
-    "q1_distractors",
-    "q2q3_generalisation",
-    "q4_online_vs_bc",
-    "appendix_model_size",
-    "appendix_pretraining",
-    "appendix_prompt_length",
-    "appendix_gotoredball",
-    "appendix_policy_evolution",
-    "extra_scorer_comparison",
-    "extra_task_kinds",
+#: Every item of the report, in build order (declared in :data:`glam_bench.study.REPORT_ITEMS`).
+FIGURE_ITEMS: tuple[str, ...] = study.FIGURE_ITEMS
+TABLE_ITEMS: tuple[str, ...] = study.TABLE_ITEMS
+
+#: The paper-question prefix of an item name, dropped in its short Snakemake target.
+_PREFIX = re.compile(r"^(q\d+(q\d+)?|appendix|extra)_")
+
+#: The summary CSVs every report writes beside its items, in the order
+#: ``summaries.write_summaries`` builds them (tests, seeds, task kinds, SE, curves).
+SUMMARY_FILES: tuple[str, ...] = (
+    "summary_tests.csv", "summary_seeds.csv", "summary_task_kinds.csv",
+    "summary_sample_efficiency.csv", "summary_curves.csv",
 )
-TABLE_ITEMS: tuple[str, ...] = ("table_generalisation", "table_prompts")
+
+
+def item_targets(item: str) -> list[str]:
+    """Snakemake target names of an item drawn from the cache: ``fig_<item>``, and
+    ``fig_<short>`` without the paper-question prefix where that is unambiguous
+    (``fig_generalisation``, ``fig_model_size``)."""
+    every = (*FIGURE_ITEMS, *TABLE_ITEMS)
+    shorts = [_PREFIX.sub("", i) for i in every]
+    short = _PREFIX.sub("", item)
+    names = [f"fig_{item}"]
+    if short != item and shorts.count(short) == 1 and short not in every:
+        names.append(f"fig_{short}")
+    return names
 
 
 def agent_label(agent: str) -> str:
@@ -370,19 +389,97 @@ def _generalisation_needs() -> list[Need]:
     return list(dict.fromkeys(needs))
 
 
+def _needs_by_item() -> dict[str, list[Need]]:
+    """Every item's spec, as the result groups it is drawn from (one entry per item)."""
+    needs = {s.name: [Need("train_log", x.experiment, x.agent) for x in s.series]
+             for s in CURVE_STUDIES.values()}
+    needs[GENERALISATION_FIGURE] = needs[GENERALISATION_TABLE] = _generalisation_needs()
+    needs[ONLINE_VS_BC.name] = [Need("episodes", s.experiment, s.agent, ONLINE_VS_BC.test)
+                                for s in ONLINE_VS_BC.series]
+    needs[POLICY_EVOLUTION_FIGURE] = [
+        Need("policy_log", POLICY_EVOLUTION.experiment, POLICY_EVOLUTION.agent)]
+    needs[PROMPT_TABLE] = []  # drawn from the prompt builder and the envs, no result file
+    needs[TASK_KINDS_FIGURE] = [Need("episodes", TASK_KIND_EXPERIMENT, a, "no_change")
+                                for a in Q1_AGENTS]
+    return needs
+
+
+_NEEDS = _needs_by_item()
+
+
 def item_needs(item: str) -> list[Need]:
     """Result groups that ``item`` requires; an item lacking any of them is skipped."""
-    if item in CURVE_STUDIES:
-        return [Need("train_log", s.experiment, s.agent) for s in CURVE_STUDIES[item].series]
-    if item in ("q2q3_generalisation", "table_generalisation"):
-        return _generalisation_needs()
-    if item == ONLINE_VS_BC.name:
-        return [Need("episodes", s.experiment, s.agent, ONLINE_VS_BC.test)
-                for s in ONLINE_VS_BC.series]
-    if item == "appendix_policy_evolution":
-        return [Need("policy_log", POLICY_EVOLUTION.experiment, POLICY_EVOLUTION.agent)]
-    if item == "table_prompts":
-        return []  # drawn from the prompt builder and the envs, no result file
-    if item == "extra_task_kinds":
-        return [Need("episodes", TASK_KIND_EXPERIMENT, a, "no_change") for a in TRAINED_AGENTS]
-    raise KeyError(f"unknown report item {item!r}")
+    if item not in _NEEDS:
+        raise KeyError(f"unknown report item {item!r}")
+    return list(_NEEDS[item])
+
+
+def item_experiments(item: str) -> tuple[str, ...]:
+    """The experiments ``item`` draws from, in the order its spec names them."""
+    return tuple(dict.fromkeys(n.experiment for n in item_needs(item)))
+
+
+# --- The specs against the study ---------------------------------------------
+
+
+def _need_problem(need: Need, experiments: Mapping[str, study.ExperimentSpec],
+                  agents: Mapping[str, study.AgentSpec]) -> str:
+    """Why the study cannot give ``need`` (an unknown name, an agent or test it lacks), or ''."""
+    if need.experiment not in experiments:
+        return (f"experiment {need.experiment!r}, which glam_bench.study does not declare "
+                f"(experiments: {', '.join(experiments)})")
+    if need.agent not in agents:
+        return (f"agent {need.agent!r}, which glam_bench.study does not declare "
+                f"(agents: {', '.join(agents)})")
+    if need.experiment not in agents[need.agent].experiments:
+        return (f"agent {need.agent!r} in experiment {need.experiment!r}, but the study's "
+                f"{need.agent!r} does not take part in it (AgentSpec.experiments)")
+    if need.test and need.test not in experiments[need.experiment].tests:
+        return (f"test {need.test!r} of experiment {need.experiment!r}, which the study does "
+                f"not give it (tests: {', '.join(experiments[need.experiment].tests)})")
+    return ""
+
+
+def check_items(
+    experiments: Mapping[str, study.ExperimentSpec] = study.EXPERIMENTS_BY_NAME,
+    agents: Mapping[str, study.AgentSpec] = study.AGENTS_BY_NAME,
+    declared: tuple[str, ...] = (*study.FIGURE_ITEMS, *study.TABLE_ITEMS),
+) -> None:
+    """Refuse a spec that names an item, experiment, agent or test the study does not declare.
+
+    Run at import on the study's own tables (tests pass edited copies). Without it a
+    renamed experiment would leave its figure with no results to draw, and the build
+    would skip that figure as "missing results" instead of failing.
+    """
+    specs = set(_NEEDS)
+    for item in declared:
+        if item not in specs:
+            raise ReportItemError(
+                f"report item {item!r} is declared in glam_bench.study.REPORT_ITEMS but has no "
+                "spec in glam_bench/report/items.py; add its spec there (or remove the item)")
+    for item in sorted(specs - set(declared)):
+        raise ReportItemError(
+            f"glam_bench/report/items.py has a spec for {item!r}, which "
+            "glam_bench.study.REPORT_ITEMS does not declare; rename the spec to a declared "
+            "item or declare the item")
+    table_needs = [Need("episodes", e, a, t) for e, tests in GENERALISATION_TABLE_TESTS.items()
+                   for t in tests for a in GENERALISATION_AGENTS]
+    for study_spec in CURVE_STUDIES.values():
+        drawn = {s.experiment for s in study_spec.series}
+        for experiment in study_spec.experiments:
+            if experiment not in drawn:
+                raise ReportItemError(
+                    f"report item {study_spec.name!r} names experiment {experiment!r} in its "
+                    "variable, panels or SE change but draws no series of it; name it in its "
+                    "series too (glam_bench/report/items.py)")
+    for item in declared:
+        extra = table_needs if item == GENERALISATION_TABLE else []
+        for need in (*_NEEDS[item], *extra):
+            problem = _need_problem(need, experiments, agents)
+            if problem:
+                raise ReportItemError(
+                    f"report item {item!r} draws from {problem}; rename it in "
+                    "glam_bench/report/items.py to what glam_bench.study declares")
+
+
+check_items()

@@ -18,6 +18,7 @@ import pandas as pd
 from glam_bench.agents import make_reference_agent
 from glam_bench.envs import env_seeds, make_vector_env
 from glam_bench.prompts import PromptMemory, build_prompt
+from glam_bench.report.items import PROMPT_TABLE
 from glam_bench.report.tables import latex_escape
 from glam_bench.results import atomic_open
 from glam_bench.vocabulary import ACTIONS
@@ -141,13 +142,13 @@ def to_latex(table: pd.DataFrame) -> str:
 
 
 def write_prompt_tables(_data: object, out_dir: Path) -> list[Path]:
-    """Write ``table_prompts.{csv,md,tex}``; the report data is not needed."""
+    """Write the prompt table as ``<item>.{csv,md,tex}``; the report data is not needed."""
     table = prompt_table()
     outputs = {"csv": table.to_csv(index=False), "md": f"{CAPTION}\n\n{to_markdown(table)}",
                "tex": to_latex(table)}
     paths = []
     for suffix, text in outputs.items():
-        path = Path(out_dir) / f"table_prompts.{suffix}"
+        path = Path(out_dir) / f"{PROMPT_TABLE}.{suffix}"
         with atomic_open(path) as handle:
             handle.write(text)
         paths.append(path)

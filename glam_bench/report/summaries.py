@@ -70,15 +70,10 @@ def curves_summary(data: ReportData) -> pd.DataFrame:
 
 def write_summaries(data: ReportData, out_dir: Path) -> list[Path]:
     """Write the summary CSVs into ``out_dir``; returns their paths."""
-    tables = {
-        "summary_tests.csv": tests_summary(data),
-        "summary_seeds.csv": data.seed_rates,
-        "summary_task_kinds.csv": data.task_kinds,
-        "summary_sample_efficiency.csv": sample_efficiency_summary(data),
-        "summary_curves.csv": curves_summary(data),
-    }
+    tables = (tests_summary(data), data.seed_rates, data.task_kinds,
+              sample_efficiency_summary(data), curves_summary(data))
     paths = []
-    for name, table in tables.items():
+    for name, table in zip(items.SUMMARY_FILES, tables, strict=True):
         path = out_dir / name
         with atomic_open(path) as handle:
             table.to_csv(handle, index=False)

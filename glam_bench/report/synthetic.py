@@ -3,6 +3,12 @@
 The numbers are invented but shaped like the paper's (test success rates near
 the published ones of §E.3, saturating learning curves), so a synthetic report
 looks like a real one and exercises every figure. Nothing here is evidence.
+
+Which runs exist comes from :mod:`glam_bench.study` (experiments, their agents and
+tests, model labels and sizes); only the invented numbers and the order they are
+drawn in live here. An experiment or agent these tables do not list gets documented
+defaults (factor 1, plateau ``_DEFAULT_PLATEAU``), so none vanishes from the set;
+:func:`check_synthetic` refuses, at import, a table entry the study no longer declares.
 """
 
 from __future__ import annotations
@@ -15,10 +21,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from glam_bench import study
 from glam_bench.report.items import (
     GENERALISATION_AGENTS,
+    GENERALISATION_FIGURE,
     GENERALISATION_TABLE_TESTS,
-    TRAINED_AGENTS,
+    POLICY_EVOLUTION,
+    ReportItemError,
 )
 from glam_bench.report.paper import paper_value
 from glam_bench.results import (
@@ -44,13 +53,26 @@ _PLATEAU = {"gflan": 0.9, "npae": 0.2, "drrn": 0.18, "symbolic-ppo": 0.45, "afla
             "zero-shot": 0.11}
 _TAU = {"gflan": 120_000, "aflan": 200_000}
 _DEFAULT_TAU = 500_000
-#: How each experiment scales the plateau (GoToLocal is easier than Mixed, ...).
+#: How each experiment scales the plateau (GoToLocal is easier than Mixed, ...). Runs are
+#: drawn from one random stream in this order, then any other default experiment of the
+#: study in its order with factor 1 (opt-in experiments, LoRA, have no synthetic results).
 _EXPERIMENT_FACTOR = {
     "mixed": 1.0, "gotolocal": 1.05, "actions-3": 1.0, "actions-9": 0.92, "distractors-4": 1.08,
-    "distractors-16": 0.8, "size-small": 0.45, "size-xl": 1.08, "obs-1": 0.8, "obs-6": 1.0,
-    "obs-9": 0.95, "gotoredball": 1.6, "pretraining": 1.05, "bc": 1.0, "scorer-logprob": 1.05,
-    "scorer-raw_logits": 1.0, "scorer-prob_ratio": 0.7,
+    "distractors-16": 0.8, "bc": 1.0, "size-small": 0.45, "size-xl": 1.08, "obs-1": 0.8,
+    "obs-6": 1.0, "obs-9": 0.95, "scorer-logprob": 1.05, "scorer-raw_logits": 1.0,
+    "scorer-prob_ratio": 0.7, "pretraining": 1.05, "gotoredball": 1.6,
 }
+#: Where the agents of an experiment are not drawn in the study's order (kept so the set
+#: stays the same); agents not listed follow in the study's order.
+_AGENT_ORDER = {
+    "mixed": ("random", "drrn", "npae", "zero-shot", "gflan", "symbolic-ppo"),
+    "gotolocal": ("gflan", "npae", "drrn", "symbolic-ppo", "random", "zero-shot"),
+}
+#: Plateau of an agent ``_PLATEAU`` does not list (one a user adds to the study).
+_DEFAULT_PLATEAU = 0.3
+#: The tests an agent outside the generalisation figure takes: those that change no word
+#: of the text (Symbolic-PPO reads none).
+_WORDLESS_TESTS = ("no_change", "new_composition", "held_out_pairs")
 #: How each test scales the training-task success when the paper has no value.
 _TEST_FACTOR = {"adj_synonyms": 0.95, "invented_nouns": 0.92, "invented_adjectives": 0.9,
                 "first_person_speaker": 0.97, "first_person_agent": 0.96,
@@ -69,43 +91,90 @@ class SyntheticRun:
 
 
 def _model(experiment: str, agent: str) -> str:
-    if agent in ("drrn", "symbolic-ppo", "random"):
-        return agent
-    size = {"size-small": "small", "size-xl": "xl"}.get(experiment, "large")
-    return f"flan-t5-{size}"
+    """The ``model`` column: the agent's model label, or Flan-T5 of the experiment's size."""
+    label = study.AGENTS_BY_NAME[agent].model_label
+    return label or f"flan-t5-{study.EXPERIMENTS_BY_NAME[experiment].model_size or 'large'}"
+
+
+def _experiments() -> tuple[str, ...]:
+    """The study's default experiments, in drawing order."""
+    listed = [e for e in _EXPERIMENT_FACTOR if e in study.DEFAULT_EXPERIMENTS]
+    return (*listed, *(e for e in study.DEFAULT_EXPERIMENTS if e not in _EXPERIMENT_FACTOR))
+
+
+def _agents(experiment: str) -> tuple[str, ...]:
+    """Every agent of the experiment (trained, then reference), in drawing order."""
+    spec = study.EXPERIMENTS_BY_NAME[experiment]
+    every = (*spec.agents, *spec.reference_agents)
+    listed = [a for a in _AGENT_ORDER.get(experiment, ()) if a in every]
+    return (*listed, *(a for a in every if a not in listed))
+
+
+def _tests(experiment: str, agent: str) -> tuple[str, ...]:
+    """The study's tests of the experiment (``no_change`` where it has none), report order.
+
+    Agents the generalisation figure does not show take only the wordless tests.
+    """
+    declared = study.EXPERIMENTS_BY_NAME[experiment].tests or ("no_change",)
+    order = ("no_change", *GENERALISATION_TABLE_TESTS.get(experiment, ()))
+    tests = sorted(declared, key=lambda t: order.index(t) if t in order else len(order))
+    if agent not in GENERALISATION_AGENTS:
+        tests = [t for t in tests if t in _WORDLESS_TESTS]
+    return tuple(tests)
 
 
 def synthetic_runs() -> list[SyntheticRun]:
-    """Every (experiment, agent) of the report, with the tests each one is evaluated on."""
-    mixed_tests = GENERALISATION_TABLE_TESTS["mixed"]
-    # Text agents take every test of Mixed; Symbolic-PPO only those that keep the text.
-    runs = [SyntheticRun("mixed", a, a in TRAINED_AGENTS, mixed_tests, a in ("gflan", "npae"))
-            for a in GENERALISATION_AGENTS]
-    runs.append(SyntheticRun("mixed", "symbolic-ppo", True,
-                             ("no_change", "new_composition", "held_out_pairs")))
-    for agent in (*TRAINED_AGENTS, "random", "zero-shot"):
-        tests = ("no_change",) + (GENERALISATION_TABLE_TESTS["gotolocal"]
-                                  if agent in GENERALISATION_AGENTS else ())
-        runs.append(SyntheticRun("gotolocal", agent, agent in TRAINED_AGENTS, tests))
-    for experiment in ("actions-3", "actions-9", "distractors-4", "distractors-16"):
-        runs += [SyntheticRun(experiment, a, True, ("no_change",)) for a in TRAINED_AGENTS]
-    runs += [SyntheticRun("bc", a, False, ("no_change",)) for a in ("bc-bot", "bc-gflan")]
-    for experiment in ("size-small", "size-xl", "obs-1", "obs-6", "obs-9",
-                       "scorer-logprob", "scorer-raw_logits", "scorer-prob_ratio"):
-        runs.append(SyntheticRun(experiment, "gflan", True, ("no_change",)))
-    runs += [SyntheticRun("pretraining", a, True, ("no_change",))
-             for a in ("gflan", "aflan", "npae", "npa", "npe")]
-    runs += [SyntheticRun("gotoredball", a, True, ("no_change",)) for a in ("drrn", "symbolic-ppo")]
+    """Every (experiment, agent) of the study's default experiments, with its tests.
+
+    LLM and baseline agents write a training log (BC's own log is not synthesised);
+    the LLM agents of the policy-evolution experiment also write a policy log.
+    """
+    runs = []
+    for experiment in _experiments():
+        for agent in _agents(experiment):
+            kind = study.AGENTS_BY_NAME[agent].kind
+            runs.append(SyntheticRun(
+                experiment, agent, trains=kind in ("llm", "baseline"),
+                tests=_tests(experiment, agent),
+                policy_log=kind == "llm" and experiment == POLICY_EVOLUTION.experiment))
     return runs
 
 
+def check_synthetic() -> None:
+    """Refuse numbers keyed by an experiment or agent the study no longer declares.
+
+    A renamed experiment or agent would otherwise keep its invented numbers under the
+    old name while the new one quietly took the defaults.
+    """
+    stale = {
+        "_EXPERIMENT_FACTOR": [e for e in _EXPERIMENT_FACTOR if e not in study.DEFAULT_EXPERIMENTS],
+        "_AGENT_ORDER": [f"{e}/{a}" for e, order in _AGENT_ORDER.items() for a in order
+                         if e not in study.EXPERIMENTS_BY_NAME
+                         or a not in (*study.EXPERIMENTS_BY_NAME[e].agents,
+                                      *study.EXPERIMENTS_BY_NAME[e].reference_agents)],
+        "_PLATEAU": [a for a in _PLATEAU if a not in study.AGENTS_BY_NAME],
+        "_TAU": [a for a in _TAU if a not in study.AGENTS_BY_NAME],
+    }
+    for table, names in stale.items():
+        if names:
+            raise ReportItemError(
+                f"synthetic results: {table} names {names}, which glam_bench.study does not "
+                f"declare (as a default experiment, or an agent of it); rename them in "
+                "glam_bench/report/synthetic.py to the study's names")
+
+
+check_synthetic()
+
+
 def _plateau(experiment: str, agent: str) -> float:
-    return min(0.99, _PLATEAU[agent] * _EXPERIMENT_FACTOR[experiment])
+    factor = _EXPERIMENT_FACTOR.get(experiment, 1.0)
+    return min(0.99, _PLATEAU.get(agent, _DEFAULT_PLATEAU) * factor)
 
 
 def _test_success(experiment: str, agent: str, test: str) -> float:
     """Target success rate: the paper's v2 value where it has one, else a scaled plateau."""
-    published = paper_value("q2q3_generalisation", experiment=experiment, test=test, agent=agent)
+    published = paper_value(GENERALISATION_FIGURE, experiment=experiment, test=test,
+                            agent=agent)
     if not math.isnan(published):
         return published
     base = _plateau("gotolocal" if test in ("french", "english_gotolocal") else experiment, agent)
@@ -147,7 +216,7 @@ def _train_log(run: SyntheticRun, seed: int, updates: int, frames_per_update: in
     update = np.arange(1, updates + 1)
     frames = update * frames_per_update
     plateau = _plateau(run.experiment, run.agent) * (1 + rng.normal(0, 0.05))
-    tau = _TAU.get(run.agent, _DEFAULT_TAU) / _EXPERIMENT_FACTOR[run.experiment]
+    tau = _TAU.get(run.agent, _DEFAULT_TAU) / _EXPERIMENT_FACTOR.get(run.experiment, 1.0)
     success = np.clip(plateau * (1 - np.exp(-frames / tau)) + rng.normal(0, 0.04, updates), 0, 1)
     ret = success * 0.55
     data = _identity(run, seed, preset, updates) | {

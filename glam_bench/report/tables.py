@@ -19,7 +19,8 @@ from glam_bench.report.data import ReportData
 from glam_bench.report.paper import paper_values
 from glam_bench.results import atomic_open
 
-ITEM = "q2q3_generalisation"
+#: The paper values of the table are those of the generalisation figure.
+ITEM = items.GENERALISATION_FIGURE
 
 #: Column headers of the formatted table, in order.
 HEADERS: tuple[str, ...] = (
@@ -146,7 +147,7 @@ def _caption(data: ReportData, table: pd.DataFrame) -> str:
 
 
 def write_generalisation_tables(data: ReportData, out_dir: Path) -> list[Path]:
-    """Write ``table_generalisation.{csv,md,tex}``; returns the paths."""
+    """Write the generalisation table as ``<item>.{csv,md,tex}``; returns the paths."""
     table = generalisation_table(data)
     caption = _caption(data, table)
     outputs = {
@@ -156,7 +157,7 @@ def write_generalisation_tables(data: ReportData, out_dir: Path) -> list[Path]:
     }
     paths = []
     for suffix, text in outputs.items():
-        path = out_dir / f"table_generalisation.{suffix}"
+        path = out_dir / f"{items.GENERALISATION_TABLE}.{suffix}"
         with atomic_open(path) as handle:
             handle.write(text)
         paths.append(path)

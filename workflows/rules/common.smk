@@ -40,8 +40,7 @@ def _load_report_items():
 ITEMS = _load_report_items()
 FIGURE_ITEMS = tuple(ITEMS.FIGURE_ITEMS)
 TABLE_ITEMS = tuple(ITEMS.TABLE_ITEMS)
-SUMMARY_FILES = ("summary_tests.csv", "summary_seeds.csv", "summary_task_kinds.csv",
-                 "summary_sample_efficiency.csv", "summary_curves.csv")
+SUMMARY_FILES = tuple(ITEMS.SUMMARY_FILES)
 TABLE_SUFFIXES = ("csv", "md", "tex")
 
 
@@ -285,6 +284,19 @@ def table_files(item):
 
 SUMMARY_PATHS = [os.path.join(FIGURES, name) for name in SUMMARY_FILES]
 
+#: The report's captions, declared in glam_bench.study and written here as the .rst files
+#: Snakemake's report(caption=...) reads (their Jinja is rendered by `snakemake --report`).
+CAPTIONS = os.path.abspath(os.path.join(WORK, "report-captions"))
+
+
+def caption_file(item):
+    """The caption file of a report item (or of the summary CSVs, item "summaries")."""
+    return os.path.join(CAPTIONS, f"{item}.rst")
+
+
+for _report_item in ITEMS.study.REPORT_ITEMS:
+    write_if_changed(caption_file(_report_item.name), ITEMS.study.caption_text(_report_item))
+
 
 def report_outputs(figures, tables):
     """Every file a report over these items writes into FIGURES (summaries always)."""
@@ -327,14 +339,8 @@ CACHE_FILES = [os.path.join(CACHE, entry.path) for entry in CACHE_ENTRIES]
 
 
 def figure_targets(item):
-    """Rule names of the cached-figure targets of an item: fig_<item>, and fig_<short> without
-    the paper-question prefix where that is unambiguous (fig_generalisation, fig_model_size)."""
-    names = [f"fig_{item}"]
-    short = re.sub(r"^(q\d+(q\d+)?|appendix|extra)_", "", item)
-    shorts = [re.sub(r"^(q\d+(q\d+)?|appendix|extra)_", "", i) for i in FIGURE_ITEMS + TABLE_ITEMS]
-    if short != item and shorts.count(short) == 1 and short not in FIGURE_ITEMS + TABLE_ITEMS:
-        names.append(f"fig_{short}")
-    return names
+    """Rule names of the cached-figure targets of an item (fig_<item>, fig_<short>)."""
+    return ITEMS.item_targets(item)
 
 
 def cached_item_inputs(item):

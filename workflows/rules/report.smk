@@ -10,10 +10,12 @@
 #         (everything, one job) and fig_<item> (one item) always read the cache; `all` reads it
 #         when use_cached_results is true.
 #
-# Both sources write the same files into figures_dir; ruleorder picks the producer for a file
-# that is asked for by name (the fresh one, or the cached one with use_cached_results), and a
-# rule asked for by name (figures, fig_<item>) is used as such. Every report job runs on the
-# machine that runs Snakemake (localrule), never on a cluster node.
+# Each figure and table is one item of glam_bench.study.REPORT_ITEMS, its caption written from
+# there (caption_file, common.smk). Both sources write the same files into figures_dir;
+# ruleorder picks the producer for a file that is asked for by name (the fresh one, or the
+# cached one with use_cached_results), and a rule asked for by name (figures, fig_<item>) is
+# used as such. Every report job runs on the machine that runs Snakemake (localrule), never on
+# a cluster node.
 
 
 for _item in FRESH_FIGURES:
@@ -26,7 +28,7 @@ for _item in FRESH_FIGURES:
         output:
             png=report(
                 figure_files(_item)[0],
-                caption=f"../report/{_item}.rst",
+                caption=caption_file(_item),
                 category="Figures",
                 subcategory=PRESET,
                 labels={"figure": _item, "results": "fresh"},
@@ -57,11 +59,10 @@ rule draw_tables:
     input:
         ALL_DONE + ALL_TESTS,
     output:
-        [report(f, caption=f"../report/{item}.rst", category="Tables",
-                subcategory=PRESET)
+        [report(f, caption=caption_file(item), category="Tables", subcategory=PRESET)
          for item in FRESH_TABLES for f in table_files(item) if f.endswith(".md")]
         + [f for item in FRESH_TABLES for f in table_files(item) if not f.endswith(".md")]
-        + [report(f, caption="../report/summaries.rst", category="Summaries",
+        + [report(f, caption=caption_file("summaries"), category="Summaries",
                   subcategory=PRESET) for f in SUMMARY_PATHS],
     params:
         source=results_root,
@@ -107,14 +108,14 @@ if CACHE_MANIFEST is not None:
             verified=CACHE_VERIFIED,
             files=[ancient(f) for f in CACHE_FILES],
         output:
-            [report(f, caption=f"../report/{os.path.basename(f)[:-4]}.rst",
-                    category="Figures", subcategory=f"cached {CACHE_PRESET}")
+            [report(f, caption=caption_file(item), category="Figures",
+                    subcategory=f"cached {CACHE_PRESET}")
              for item in CACHED_FIGURES for f in figure_files(item) if f.endswith(".png")]
             + [f for item in CACHED_FIGURES for f in figure_files(item) if f.endswith(".pdf")]
-            + [report(f, caption=f"../report/{item}.rst", category="Tables",
+            + [report(f, caption=caption_file(item), category="Tables",
                       subcategory=f"cached {CACHE_PRESET}") if f.endswith(".md") else f
                for item in CACHED_TABLES for f in table_files(item)]
-            + [report(f, caption="../report/summaries.rst", category="Summaries",
+            + [report(f, caption=caption_file("summaries"), category="Summaries",
                       subcategory=f"cached {CACHE_PRESET}") for f in SUMMARY_PATHS],
         params:
             source=cache_root,
