@@ -70,6 +70,7 @@ except ConfigError as error:
     raise WorkflowError(f"invalid preset: {error}") from None
 
 write_if_changed(PRESET_FILE, yaml.safe_dump(plain(config), sort_keys=False))
+write_captions()
 
 
 report: "workflows/report/workflow.rst"
