@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from glam_bench.errors import GlamBenchError
+from glam_bench.study import MODEL_FREE_AGENTS
 from glam_bench.vocabulary import ACTIONS
 
 
@@ -229,7 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     play = commands.add_parser("play", help="watch an agent play a BabyAI-Text level as text")
     play.add_argument("--env", default="BabyAI-Text-MixedTrainLocal-v0")
-    play.add_argument("--agent", default="bot", help="bot or random")
+    play.add_argument("--agent", default="bot",
+                      help=f"an agent needing no run: {' or '.join(MODEL_FREE_AGENTS)}")
     play.add_argument("--episodes", type=_positive, default=3)
     play.add_argument("--seed", type=_non_negative, default=1)
     play.add_argument("--text-fixes", action="store_true",

@@ -16,7 +16,7 @@ from glam_bench.runs import seed_everything
 
 
 def configure_process(*, threads: int | None = None, seed: int | None = None,
-                      flush_denormal: bool = False) -> None:
+                      flush_denormal: bool = False, deterministic: bool = True) -> None:
     """Set what holds for this whole process.
 
     ``threads``: torch CPU threads (None keeps torch's choice); the pipeline's
@@ -27,9 +27,16 @@ def configure_process(*, threads: int | None = None, seed: int | None = None,
     training asks for it (its family declares ``FLUSH_DENORMAL``): gradients
     through hundreds of GRU steps decay into denormals, which make the CPU
     backward about 8x slower. Off otherwise, as torch starts.
+    ``deterministic``: cuDNN picks deterministic kernels and no benchmark-driven
+    autotuning (``torch.backends.cudnn``), so a GPU run repeats itself; on by
+    default for every command. It touches convolutions (Symbolic-PPO's image
+    network) and RNNs on CUDA only; CPU runs and the transformers' matmuls are
+    unaffected. ``False`` gives cuDNN back its fastest, run-to-run varying choice.
     """
     if threads is not None:
         torch.set_num_threads(threads)
     torch.set_flush_denormal(flush_denormal)
+    torch.backends.cudnn.deterministic = deterministic
+    torch.backends.cudnn.benchmark = not deterministic
     if seed is not None:
         seed_everything(seed)

@@ -230,6 +230,8 @@ REFERENCE_AGENTS: tuple[str, ...] = tuple(a.name for a in AGENTS if not a.traine
 LLM_AGENTS: tuple[str, ...] = tuple(a.name for a in AGENTS if a.kind == "llm")
 BC_AGENTS: tuple[str, ...] = tuple(a.name for a in AGENTS if a.kind == "bc")
 BASELINE_AGENTS: tuple[str, ...] = tuple(a.name for a in AGENTS if a.kind == "baseline")
+#: Reference agents without a model (random, the bot): they need no run to act.
+MODEL_FREE_AGENTS: tuple[str, ...] = tuple(a.name for a in AGENTS if not a.trained and a.llm is None)
 DEFAULT_EXPERIMENTS: tuple[str, ...] = tuple(e.name for e in EXPERIMENTS if e.in_default)
 
 

@@ -112,3 +112,12 @@ def test_a_resumed_training_continues_the_global_rngs_of_its_checkpoint(tmp_path
     straight = pd.read_csv(paths("straight").train_log)["loss"]
     resumed = pd.read_csv(paths("resumed").train_log)["loss"]
     assert len(straight) == 4 and straight.tolist() == resumed.tolist()
+
+
+def test_configure_process_makes_cudnn_deterministic_unless_told_otherwise(restore_process):
+    """A GPU run repeats itself: cuDNN's deterministic kernels, no autotuning (issue 14)."""
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = False, True
+    configure_process()
+    assert torch.backends.cudnn.deterministic and not torch.backends.cudnn.benchmark
+    configure_process(deterministic=False)
+    assert not torch.backends.cudnn.deterministic and torch.backends.cudnn.benchmark

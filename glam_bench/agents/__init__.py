@@ -10,14 +10,12 @@ from glam_bench.agents.families import UnknownAgentError, build_agent
 from glam_bench.agents.random import RandomAgent
 from glam_bench.config import RunConfig
 from glam_bench.evaluation.test_sets import get_test_set
-from glam_bench.study import AGENTS
+#: Agents that act with neither a training run nor a model (random, bot): ``glam-bench play``
+#: and the protocol measurements build them by name alone.
+from glam_bench.study import MODEL_FREE_AGENTS
 
 if TYPE_CHECKING:
     from gymnasium.vector import VectorEnv
-
-#: Agents that act with neither a training run nor a model (random, bot): ``glam-bench play``
-#: and the protocol measurements build them by name alone.
-MODEL_FREE_AGENTS: tuple[str, ...] = tuple(a.name for a in AGENTS if not a.trained and a.llm is None)
 
 
 def make_reference_agent(name: str, vector_env: VectorEnv, seed: int = 0) -> Agent:
