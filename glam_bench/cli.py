@@ -139,7 +139,7 @@ def _untrained_model_name(config) -> str:
     bot: babyai-bot), else the run's LLM (zero-shot)."""
     from glam_bench.study import AGENTS_BY_NAME
 
-    return AGENTS_BY_NAME[config.agent].model_name or config.model
+    return AGENTS_BY_NAME[config.agent].model or config.model
 
 
 def _evaluate(args: argparse.Namespace) -> int:

@@ -56,11 +56,9 @@ class AgentSpec:
     ``family`` is the module that trains and builds it; ``experiments`` the
     experiments it takes part in (as a trained agent, or as a reference agent
     when ``kind`` is ``reference``). ``llm`` is set for agents acting through an
-    LLM scorer; ``model_label`` names the model of agents without an LLM (it
-    fills the ``model`` column of synthetic results); ``model_name`` is what
-    ``run.json`` and the result rows of an agent with neither an LLM nor a
-    learner say its model is (the values are written into results: never change
-    them); ``demonstrator`` is whose trajectories a BC agent clones (§C, Q4).
+    LLM scorer; ``model`` is what ``run.json`` and the result rows of an agent
+    without an LLM say its model is (agents with one write the run's model; the
+    values are written into results: never change them); ``demonstrator`` is whose trajectories a BC agent clones (§C, Q4).
     """
 
     name: str
@@ -70,8 +68,7 @@ class AgentSpec:
     colour: str
     experiments: tuple[str, ...] = ()
     llm: LLMInit | None = None
-    model_label: str | None = None
-    model_name: str | None = None
+    model: str | None = None
     demonstrator: str | None = None
 
     @property
@@ -110,10 +107,10 @@ AGENTS: tuple[AgentSpec, ...] = (
               experiments=("pretraining",),
               llm=LLMInit(pretrained=False, embeddings_only=True, action_heads=False)),
     AgentSpec("drrn", "baseline", "glam_bench.agents.drrn.learner", "DRRN", "#2ca02c",
-              experiments=(*Q1_EXPERIMENTS, "gotoredball"), model_label="drrn"),
+              experiments=(*Q1_EXPERIMENTS, "gotoredball"), model="DRRN"),
     AgentSpec("symbolic-ppo", "baseline", "glam_bench.agents.symbolic_ppo.learner",
               "Symbolic-PPO", "#7f7f7f",
-              experiments=(*Q1_EXPERIMENTS, "gotoredball"), model_label="symbolic-ppo"),
+              experiments=(*Q1_EXPERIMENTS, "gotoredball"), model="expert_filmcnn"),
     AgentSpec("bc-bot", "bc", "glam_bench.agents.bc", "BC-Bot", "#d62728",
               experiments=("bc",), demonstrator="bot",
               llm=LLMInit(pretrained=True, embeddings_only=False, action_heads=False)),
@@ -125,9 +122,9 @@ AGENTS: tuple[AgentSpec, ...] = (
               llm=LLMInit(pretrained=True, embeddings_only=False, action_heads=False,
                           trainable=False)),
     AgentSpec("random", "reference", "glam_bench.agents.random", "Random", "#8c564b",
-              experiments=("mixed", "gotolocal"), model_label="random", model_name="none"),
+              experiments=("mixed", "gotolocal"), model="none"),
     AgentSpec("bot", "reference", "glam_bench.agents.bot", "BabyAI bot", "#000000",
-              model_label="bot", model_name="babyai-bot"),
+              model="babyai-bot"),
 )
 
 # --- Experiments -------------------------------------------------------------------------

@@ -77,7 +77,7 @@ def build_agent(config, learner_state, vector_env, test_set, seed):
 
 #: Step 2 of the recipe: the agent's one entry in glam_bench/study.py's AGENTS.
 MY_AGENT_SPEC = '''    AgentSpec("my-agent", "baseline", "glam_bench.agents.my_agent", "My agent", "#654321",
-              experiments=("gotolocal",), model_label="my-agent"),
+              experiments=("gotolocal",), model="my-agent"),
 '''
 
 

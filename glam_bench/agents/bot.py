@@ -24,7 +24,7 @@ class BotAgent(Agent):
     """
 
     name = "bot"
-    model = AGENTS_BY_NAME["bot"].model_name
+    model = AGENTS_BY_NAME["bot"].model
 
     def __init__(self, vector_env: VectorEnv):
         super().__init__(vector_env.num_envs)

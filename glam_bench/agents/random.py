@@ -22,7 +22,7 @@ class RandomAgent(Agent):
     """Draws each action uniformly from ``num_actions`` candidates with its own seeded RNG."""
 
     name = "random"
-    model = AGENTS_BY_NAME["random"].model_name
+    model = AGENTS_BY_NAME["random"].model
 
     def __init__(self, num_envs: int, num_actions: int = 6, seed: int = 0):
         super().__init__(num_envs)

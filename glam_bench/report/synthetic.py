@@ -91,8 +91,8 @@ class SyntheticRun:
 
 
 def _model(experiment: str, agent: str) -> str:
-    """The ``model`` column: the agent's model label, or Flan-T5 of the experiment's size."""
-    label = study.AGENTS_BY_NAME[agent].model_label
+    """The ``model`` column: the model its real runs write (AgentSpec.model), or Flan-T5 of the experiment's size."""
+    label = study.AGENTS_BY_NAME[agent].model
     return label or f"flan-t5-{study.EXPERIMENTS_BY_NAME[experiment].model_size or 'large'}"
 
 

@@ -58,11 +58,12 @@ from glam_bench.envs import env_seeds, make_vector_env
 from glam_bench.evaluation.runner import Episode, EpisodeTracker
 from glam_bench.evaluation.test_sets import TestSet
 from glam_bench.rl.rewards import scale_rewards
+from glam_bench.study import AGENTS_BY_NAME
 from glam_bench.training import Learner, UpdateResult
 from glam_bench.vocabulary import ACTION_SPACES
 
 #: Written on every result row of a DRRN run (the authors' model name, §G).
-MODEL_NAME = "DRRN"
+MODEL_NAME = AGENTS_BY_NAME["drrn"].model
 
 #: The training process flushes denormal floats to zero (glam_bench.process.configure_process):
 #: gradients flowing back through hundreds of GRU steps decay into denormals, which make the

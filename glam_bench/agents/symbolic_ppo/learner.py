@@ -54,11 +54,12 @@ from glam_bench.evaluation.runner import Episode, EpisodeTracker
 from glam_bench.evaluation.test_sets import TestSet
 from glam_bench.prompts import apply_substitutions, translate_goal_fr
 from glam_bench.rl.rewards import scale_rewards
+from glam_bench.study import AGENTS_BY_NAME
 from glam_bench.training import Learner, UpdateResult
 from glam_bench.vocabulary import ACTION_SPACES
 
 #: Written on every result row of a Symbolic-PPO run: BabyAI's architecture name (§B.6).
-MODEL_NAME = "expert_filmcnn"
+MODEL_NAME = AGENTS_BY_NAME["symbolic-ppo"].model
 
 
 def build_model(config: SymbolicPPOConfig, seed: int) -> SymbolicACModel:
