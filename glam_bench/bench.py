@@ -32,10 +32,11 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from glam_bench.config import LLM_AGENTS, RunConfig, load_preset, resolve_run, study_grid
+from glam_bench.config import RunConfig, load_preset, resolve_run, study_grid
 from glam_bench.devices import check_precision, resolve_device, set_matmul_precision
 from glam_bench.llm.heads import LLMPolicy
 from glam_bench.llm.loading import attention_implementation
+from glam_bench.study import LLM_AGENTS
 from glam_bench.vocabulary import ACTION_SPACES
 
 #: Dense peak TFLOP/s by datasheet (SXM parts), keyed by a substring of the CUDA device name.

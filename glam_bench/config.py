@@ -25,8 +25,6 @@ import yaml
 
 from glam_bench import study
 from glam_bench.errors import GlamBenchError
-# The rosters, re-exported for the modules that read them here (declared in glam_bench.study).
-from glam_bench.study import BC_AGENTS, LLM_AGENTS, REFERENCE_AGENTS, TRAINED_AGENTS  # noqa: F401
 
 SCHEMA_PATH = Path(__file__).with_name("preset_schema.yaml")
 

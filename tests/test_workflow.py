@@ -26,7 +26,8 @@ import yaml
 
 from glam_bench.cache import CacheError, refresh_cache, verify_manifest, write_manifest
 from glam_bench import study
-from glam_bench.config import LLM_AGENTS, REFERENCE_AGENTS, study_grid
+from glam_bench.config import study_grid
+from glam_bench.study import LLM_AGENTS, REFERENCE_AGENTS
 from glam_bench.report import items as report_items
 
 REPO = Path(__file__).resolve().parents[1]

@@ -44,7 +44,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from glam_bench.agents.base import Agent, to_env_actions
 from glam_bench.agents.monitoring import monitoring_prompts
-from glam_bench.config import BC_AGENTS, ConfigError, PPOConfig, RunConfig
+from glam_bench.config import ConfigError, PPOConfig, RunConfig
 from glam_bench.devices import autocast, resolve_device
 from glam_bench.envs import env_seeds, make_vector_env
 from glam_bench.evaluation.runner import EpisodeTracker
@@ -56,6 +56,7 @@ from glam_bench.prompts import PromptMemory, apply_substitutions
 from glam_bench.rl.gae import compute_gae
 from glam_bench.rl.ppo import ppo_losses
 from glam_bench.rl.rewards import scale_rewards
+from glam_bench.study import BC_AGENTS
 from glam_bench.training import Learner, UpdateResult, frame_schedule
 from glam_bench.vocabulary import ACTION_SPACES
 
