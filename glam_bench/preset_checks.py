@@ -18,11 +18,9 @@ every start, and every SLURM job step starts Snakemake again.
 
 from __future__ import annotations
 
-import ast
 import importlib.util
 import re
 import sys
-from functools import cache
 from pathlib import Path
 from types import ModuleType
 
@@ -30,6 +28,7 @@ import yaml
 
 from glam_bench import study
 from glam_bench.config import ConfigError, check_names, resolve_run, study_grid
+from glam_bench.llm.names import FETCHABLE_MODELS, TINY_MODELS
 
 _PACKAGE = Path(__file__).parent
 #: A preset name becomes a file name (``<work>/presets/<preset>.yaml``): no folders, no ``..``.
@@ -81,26 +80,14 @@ def load_yaml_strict(path: str | Path) -> object:
 # --- names ------------------------------------------------------------------------------
 
 
-@cache
 def tiny_model_names() -> tuple[str, ...]:
-    """The built-in tiny model names, read from ``llm/tiny.py`` without importing it (its
-    torch and transformers imports take seconds, paid by every Snakemake start)."""
-    tree = ast.parse((_PACKAGE / "llm" / "tiny.py").read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "TINY_MODELS":
-            return tuple(key.value for key in node.value.keys)
-    raise RuntimeError("glam_bench/llm/tiny.py no longer defines TINY_MODELS as a dict literal")
+    """The built-in tiny model names (:data:`glam_bench.llm.names.TINY_MODELS`)."""
+    return tuple(TINY_MODELS)
 
 
-@cache
 def fetchable_model_names() -> tuple[str, ...]:
-    """Models that ``glam-bench models fetch`` installs (``SMOLLM2`` of ``llm/registry.py``),
-    read from the file without importing it, as :func:`tiny_model_names`."""
-    tree = ast.parse((_PACKAGE / "llm" / "registry.py").read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "SMOLLM2":
-            return (node.value.value,)
-    raise RuntimeError("glam_bench/llm/registry.py no longer defines SMOLLM2 as a string literal")
+    """Models that ``glam-bench models fetch`` installs."""
+    return FETCHABLE_MODELS
 
 
 def _light_module(relative: str) -> ModuleType:

@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from glam_bench.llm import gguf_wheel, tiny
-
-SMOLLM2 = "smollm2-135m"
+from glam_bench.llm.names import SMOLLM2
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,6 @@ import os
 import shutil
 import string
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -44,6 +43,7 @@ from transformers import (
 )
 
 from glam_bench.llm.corpus import corpus_sentences
+from glam_bench.llm.names import TINY_MODELS, TinySpec
 
 PAD, EOS, UNK = "<pad>", "</s>", "<unk>"  # ids 0, 1, 2 as in T5
 #: Seed of the built models' "pretrained" weights; far from run seeds, so a random
@@ -51,31 +51,6 @@ PAD, EOS, UNK = "<pad>", "</s>", "<unk>"  # ids 0, 1, 2 as in T5
 BUILD_SEED = 20230206
 TOKENIZER_VOCAB_SIZE = 2048  # an upper bound; the corpus yields ~560 tokens
 _ALPHABET = list(string.printable) + list("àâäçéèêëîïôöùûüÿœæÀÂÄÇÉÈÊËÎÏÔÖÙÛÜŸŒÆ’«»")
-
-
-@dataclass(frozen=True)
-class TinySpec:
-    """Architecture of one built-in model; ``vocab_size=None`` means the tokenizer's size, rounded up to 64."""
-
-    family: str  # "t5" or "gpt2"
-    d_model: int
-    num_layers: int
-    num_heads: int
-    d_ff: int
-    d_kv: int = 16
-    vocab_size: int | None = None
-
-
-TINY_MODELS: dict[str, TinySpec] = {
-    "tiny-t5": TinySpec("t5", d_model=64, num_layers=2, num_heads=4, d_ff=128),
-    "tiny-t5-small": TinySpec("t5", d_model=32, num_layers=2, num_heads=2, d_ff=64),
-    "tiny-t5-large": TinySpec("t5", d_model=64, num_layers=6, num_heads=4, d_ff=176),
-    "tiny-t5-xl": TinySpec("t5", d_model=128, num_layers=6, num_heads=8, d_ff=320),
-    "tiny-gpt2": TinySpec("gpt2", d_model=64, num_layers=2, num_heads=4, d_ff=256),
-    "random-flan-t5-small": TinySpec(
-        "t5", d_model=512, num_layers=8, num_heads=6, d_ff=1024, d_kv=64, vocab_size=32128
-    ),
-}
 
 
 # --- Tokenizer -------------------------------------------------------------------
