@@ -97,6 +97,7 @@ def test_the_add_your_own_agent_recipe_trains_evaluates_and_summarises_it(tmp_pa
 
     preset = load_yaml(CONFIG_DIR / "ci.yaml")
     preset["experiments"] = ["gotolocal"]  # the preset's subset: the study says who runs there
+    preset["tests"] = {"gotolocal": ["no_change"]}  # one test is enough for the summary
     preset["evaluation"]["episodes"] = 8
     root = tmp_path / "out"
     preset.update(work_dir=str(root / "work"), results_dir=str(root / "work" / "results"),

@@ -36,7 +36,9 @@ from tests.benchmarks.timing import interleaved_medians
 
 pytestmark = [pytest.mark.slow, pytest.mark.benchmark(group="scoring")]
 
-N_ENVS = 32  # prompts scored per acting step (§C: 32 envs)
+#: Prompts scored per acting step: half the paper's 32 envs (§C), which halves the test's CI
+#: time (177 s at 32); one thread is saturated by either batch (see the measured ratios).
+N_ENVS = 16
 UPDATE_MINIBATCH = 8  # prompts per PPO minibatch here (the paper: 16 per LLM server, §C)
 ROUNDS = 3
 #: Limits. Over one pair at a time: the previous benchmark's 4x / 3x. Over lamorel's scheme:
@@ -75,7 +77,7 @@ def three_ways(score, batched, pairs, lamorel, prompts, candidates, n_warm: int 
     return ways, warm
 
 
-def test_acting_scores_32_prompts_faster_than_both_baselines(benchmark, flan_t5_small_shape):
+def test_acting_scores_16_prompts_faster_than_both_baselines(benchmark, flan_t5_small_shape):
     model, tokenizer = flan_t5_small_shape
     prompts, candidates = random_prompts(N_ENVS, seed=0), [V.ACTIONS] * N_ENVS
     scorer = CandidateScorer(model, tokenizer)
