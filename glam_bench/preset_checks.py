@@ -18,11 +18,9 @@ every start, and every SLURM job step starts Snakemake again.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import re
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import yaml
 
@@ -30,7 +28,6 @@ from glam_bench import study
 from glam_bench.config import ConfigError, check_names, resolve_run, study_grid
 from glam_bench.llm.names import FETCHABLE_MODELS, TINY_MODELS
 
-_PACKAGE = Path(__file__).parent
 #: A preset name becomes a file name (``<work>/presets/<preset>.yaml``): no folders, no ``..``.
 SAFE_PRESET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 #: A Hugging Face model id, owner/name.
@@ -90,18 +87,6 @@ def fetchable_model_names() -> tuple[str, ...]:
     return FETCHABLE_MODELS
 
 
-def _light_module(relative: str) -> ModuleType:
-    """A module of the package loaded from its file alone, skipping its packages' __init__
-    (``glam_bench.agents`` imports torch and the envs; these settings modules need neither)."""
-    name = "glam_bench_checks_" + relative.replace("/", "_").removesuffix(".py")
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, _PACKAGE / relative)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # dataclasses look their module up while being defined
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 def check_model(name: str, models_dir: str, where: str) -> None:
     """A model name the loader can mean: built-in, a Hub id (owner/name) or a local folder."""
     if name in tiny_model_names() + fetchable_model_names() or HUB_ID.match(name) \
@@ -116,7 +101,8 @@ def check_model(name: str, models_dir: str, where: str) -> None:
 
 
 def check_env(env_id: str, where: str) -> None:
-    levels = _light_module("envs/registry.py").LEVELS
+    from glam_bench.envs.registry import LEVELS as levels  # gymnasium: on use only
+
     if env_id not in levels:
         raise ConfigError(f"{where}: unknown environment {env_id!r}; BabyAI-Text levels are: "
                           f"{', '.join(sorted(levels))}")
@@ -140,13 +126,10 @@ def _check_learner_settings(preset: dict, experiment: str, agent: str) -> None:
     """Resolve the run's learner settings as the learner will, naming the experiment."""
     config = resolve_run(preset, experiment, agent, preset["seeds"][0])
     where = f"experiments/{experiment} ({agent})"
+    settings = study.AGENTS_BY_NAME[agent].settings  # the family's own block, if any
     try:
-        if agent == "symbolic-ppo":
-            _light_module("agents/symbolic_ppo/config.py").from_run_config(config)
-        elif agent == "drrn":
-            _light_module("agents/drrn/config.py").from_run_config(config)
-        elif agent.startswith("bc-"):
-            _light_module("agents/bc/settings.py").BCSettings.from_run(config)
+        if settings is not None:
+            importlib.import_module(settings).from_run_config(config)
     except ConfigError as error:
         raise ConfigError(f"{where}: {error}") from None
     check_model(config.model, config.models_dir, f"{where}: training/model")

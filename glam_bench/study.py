@@ -31,6 +31,7 @@ from typing import Any
 AGENT_KINDS = ("llm", "baseline", "bc", "reference")
 
 LLM_PPO_FAMILY = "glam_bench.agents.llm_ppo"
+BC_SETTINGS = "glam_bench.agents.bc.settings"
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,9 @@ class AgentSpec:
     LLM scorer; ``model`` is what ``run.json`` and the result rows of an agent
     without an LLM say its model is (agents with one write the run's model; the
     values are written into results: never change them); ``demonstrator`` is whose trajectories a BC agent clones (§C, Q4).
+    ``settings`` names the module of the family's own settings block (``drrn``,
+    ``symbolic_ppo``, ``bc``): its ``from_run_config(run)`` builds and checks them. It
+    imports without torch, so a preset's checks can call it before any job runs.
     """
 
     name: str
@@ -70,6 +74,7 @@ class AgentSpec:
     llm: LLMInit | None = None
     model: str | None = None
     demonstrator: str | None = None
+    settings: str | None = None
 
     @property
     def trained(self) -> bool:
@@ -107,16 +112,20 @@ AGENTS: tuple[AgentSpec, ...] = (
               experiments=("pretraining",),
               llm=LLMInit(pretrained=False, embeddings_only=True, action_heads=False)),
     AgentSpec("drrn", "baseline", "glam_bench.agents.drrn.learner", "DRRN", "#2ca02c",
-              experiments=(*Q1_EXPERIMENTS, "gotoredball"), model="DRRN"),
+              experiments=(*Q1_EXPERIMENTS, "gotoredball"), model="DRRN",
+              settings="glam_bench.agents.drrn.config"),
     AgentSpec("symbolic-ppo", "baseline", "glam_bench.agents.symbolic_ppo.learner",
               "Symbolic-PPO", "#7f7f7f",
-              experiments=(*Q1_EXPERIMENTS, "gotoredball"), model="expert_filmcnn"),
+              experiments=(*Q1_EXPERIMENTS, "gotoredball"), model="expert_filmcnn",
+              settings="glam_bench.agents.symbolic_ppo.config"),
     AgentSpec("bc-bot", "bc", "glam_bench.agents.bc", "BC-Bot", "#d62728",
               experiments=("bc",), demonstrator="bot",
-              llm=LLMInit(pretrained=True, embeddings_only=False, action_heads=False)),
+              llm=LLMInit(pretrained=True, embeddings_only=False, action_heads=False),
+              settings=BC_SETTINGS),
     AgentSpec("bc-gflan", "bc", "glam_bench.agents.bc", "BC-GFlan-T5", "#17becf",
               experiments=("bc",), demonstrator="gflan",
-              llm=LLMInit(pretrained=True, embeddings_only=False, action_heads=False)),
+              llm=LLMInit(pretrained=True, embeddings_only=False, action_heads=False),
+              settings=BC_SETTINGS),
     AgentSpec("zero-shot", "reference", LLM_PPO_FAMILY, "Flan-T5 (zero-shot)", "#9467bd",
               experiments=("mixed", "gotolocal"),
               llm=LLMInit(pretrained=True, embeddings_only=False, action_heads=False,

@@ -14,7 +14,7 @@ from glam_bench.agents.bc import collect as bc_collect
 from glam_bench.agents.bc.collect import DATA_FILE, SourceRunError, record_episodes
 from glam_bench.agents.bc.dataset import TransitionFileError, TransitionStore
 from glam_bench.agents.bc.learner import BCLearner, action_targets
-from glam_bench.agents.bc.settings import BCSettings, cosine_with_warmup
+from glam_bench.agents.bc.settings import cosine_with_warmup, from_run_config
 from glam_bench.agents.bot import BotAgent
 from glam_bench.agents.families import schedule as run_schedule
 from glam_bench.agents.llm_ppo import PromptBook, build_policy
@@ -117,7 +117,7 @@ def test_damaged_transition_files_are_named(tmp_path):
 def test_paper_schedule(tmp_path):
     paper = load_preset(PRESETS / "paper.yaml")
     config = resolve_run(paper, "bc", "bc-gflan", 1)
-    settings = BCSettings.from_run(config)
+    settings = from_run_config(config)
     assert (settings.transitions, settings.batch_size, settings.lr, settings.adam_eps) == \
         (400_000, 64, 5e-4, 1e-8)
     assert settings.total_steps == 6250 and settings.warmup_steps == pytest.approx(62.5)
@@ -125,7 +125,7 @@ def test_paper_schedule(tmp_path):
     # loop broke after step 8 (their max_eval_steps), i.e. 9 x 64 = 576 transitions; a
     # smaller batch keeps 9 batches.
     assert settings.gradient_steps_per_update == 250 and settings.eval_transitions == 9 * 64
-    small = BCSettings.from_run(dataclasses.replace(config, bc={**config.bc, "batch_size": 8}))
+    small = from_run_config(dataclasses.replace(config, bc={**config.bc, "batch_size": 8}))
     assert small.eval_transitions == 9 * 8
     assert run_schedule(config) == Schedule(num_updates=25, frames_per_update=16_000)
     assert not settings.mask_pad_labels and not settings.shuffle

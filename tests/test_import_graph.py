@@ -137,3 +137,41 @@ def test_the_check_sees_imports_and_ignores_type_checking_ones(tmp_path):
     (package / "sub" / "c.py").write_text("import pkg.a\n")
     graph = import_graph(module_files(package))
     assert find_cycle(graph) == ["pkg.a", "pkg.sub.b", "pkg.sub.c", "pkg.a"]
+
+
+def test_checking_a_preset_imports_no_torch():
+    """Snakemake checks the preset every time it parses the workflow (each SLURM job step too):
+    the checks, and the families' settings modules they call through the study, stay free of
+    torch, transformers and minigrid (a package ``__init__`` importing its networks would not)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, yaml\n"
+        "from glam_bench import preset_checks, study\n"
+        "for name in ('default', 'paper', 'ci', 'smollm2'):\n"
+        "    preset_checks.check_preset(yaml.safe_load(open(f'workflows/config/{name}.yaml')))\n"
+        "for spec in study.AGENTS:\n"
+        "    if spec.settings: __import__(spec.settings)\n"
+        "print(sorted(m for m in ('torch', 'transformers', 'minigrid') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=PACKAGE.parent, text=True,
+                            capture_output=True, check=True)
+    assert result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
+def test_lazy_package_names_resolve_to_their_modules():
+    from glam_bench.agents import RandomAgent, drrn, symbolic_ppo
+    from glam_bench.agents.drrn.network import DRRN
+    from glam_bench.agents.random import RandomAgent as defined
+    from glam_bench.agents.symbolic_ppo.vocab import MissionVocab
+
+    assert RandomAgent is defined and drrn.DRRN is DRRN and symbolic_ppo.MissionVocab is MissionVocab
+    for package in (drrn, symbolic_ppo):
+        assert all(getattr(package, name) for name in package.__all__)
+    try:
+        drrn.DRN
+    except AttributeError as error:
+        assert "has no attribute 'DRN'" in str(error)
+    else:
+        raise AssertionError("an unknown name must raise AttributeError")

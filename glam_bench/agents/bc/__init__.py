@@ -27,10 +27,10 @@ if TYPE_CHECKING:
 def schedule(config: RunConfig) -> Schedule:
     """A BC run's updates: its optimizer steps in chunks of ``bc.gradient_steps_per_update``, each
     counting the training transitions it consumes (§C; ``settings``)."""
-    from glam_bench.agents.bc.settings import BCSettings
+    from glam_bench.agents.bc.settings import from_run_config
     from glam_bench.training import Schedule
 
-    settings = BCSettings.from_run(config)
+    settings = from_run_config(config)
     return Schedule(settings.num_updates, settings.transitions_per_update)
 
 

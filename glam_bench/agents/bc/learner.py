@@ -57,7 +57,11 @@ import torch
 from glam_bench.agents.bc import schedule as bc_schedule
 from glam_bench.agents.bc.collect import DATA_FILE, load_or_collect
 from glam_bench.agents.bc.dataset import TransitionFileError
-from glam_bench.agents.bc.settings import TARGET_LENGTH, BCSettings, cosine_with_warmup
+from glam_bench.agents.bc.settings import (
+    TARGET_LENGTH,
+    cosine_with_warmup,
+    from_run_config,
+)
 from glam_bench.agents.llm_ppo import build_policy, monitoring_rows
 from glam_bench.agents.monitoring import monitoring_prompts
 from glam_bench.config import ConfigError, RunConfig
@@ -80,7 +84,7 @@ class BCLearner(Learner):
 
     def __init__(self, config: RunConfig, progress: bool = True):
         self.config = config
-        self.settings = settings = BCSettings.from_run(config)
+        self.settings = settings = from_run_config(config)
         self.device = resolve_device(config.device)
         self.model_name = config.model
         self.candidates = list(ACTION_SPACES[config.action_space])

@@ -78,28 +78,6 @@ class BCSettings:
     #: Fields a preset may not set (fixed by §C).
     FIXED = ("adam_eps", "weight_decay")
 
-    @classmethod
-    def from_run(cls, config: RunConfig) -> BCSettings:
-        """Paper defaults overridden by ``config.bc``, with the optional sizes resolved."""
-        overrides = dict(config.bc or {})
-        allowed = sorted(f.name for f in dataclasses.fields(cls) if f.name not in cls.FIXED)
-        unknown = sorted(set(overrides) - set(allowed))
-        if unknown:
-            raise ConfigError(f"unknown bc settings {unknown}; allowed keys: {allowed}")
-        settings = cls(**overrides)
-        if settings.eval_transitions is None:
-            settings = dataclasses.replace(
-                settings, eval_transitions=PAPER_EVAL_BATCHES * settings.batch_size)
-        if settings.gradient_steps_per_update is None:
-            automatic = min(PAPER_EVALUATION_INTERVAL,
-                            max(1, math.ceil(settings.total_steps / MIN_LOGGED_UPDATES)))
-            settings = dataclasses.replace(settings, gradient_steps_per_update=automatic)
-        for name in ("transitions", "eval_transitions", "epochs", "batch_size",
-                     "gradient_steps_per_update"):
-            if getattr(settings, name) < 1:
-                raise ConfigError(f"bc.{name} must be at least 1, got {getattr(settings, name)}")
-        return settings
-
     @property
     def steps_per_epoch(self) -> int:
         return math.ceil(self.transitions / self.batch_size)
@@ -128,6 +106,31 @@ class BCSettings:
     def collected_transitions(self) -> int:
         """Usable transitions to collect: the training split then the held-out tail."""
         return self.transitions + self.eval_transitions
+
+
+def from_run_config(run: RunConfig) -> BCSettings:
+    """Paper defaults overridden by ``run.bc``, with the optional sizes resolved (§C).
+
+    Named as the other families' settings builders: the preset checks call it through
+    the agent's ``settings`` module in :mod:`glam_bench.study`."""
+    overrides = dict(run.bc or {})
+    allowed = sorted(f.name for f in dataclasses.fields(BCSettings) if f.name not in BCSettings.FIXED)
+    unknown = sorted(set(overrides) - set(allowed))
+    if unknown:
+        raise ConfigError(f"unknown bc settings {unknown}; allowed keys: {allowed}")
+    settings = BCSettings(**overrides)
+    if settings.eval_transitions is None:
+        settings = dataclasses.replace(
+            settings, eval_transitions=PAPER_EVAL_BATCHES * settings.batch_size)
+    if settings.gradient_steps_per_update is None:
+        automatic = min(PAPER_EVALUATION_INTERVAL,
+                        max(1, math.ceil(settings.total_steps / MIN_LOGGED_UPDATES)))
+        settings = dataclasses.replace(settings, gradient_steps_per_update=automatic)
+    for name in ("transitions", "eval_transitions", "epochs", "batch_size",
+                 "gradient_steps_per_update"):
+        if getattr(settings, name) < 1:
+            raise ConfigError(f"bc.{name} must be at least 1, got {getattr(settings, name)}")
+    return settings
 
 
 def cosine_with_warmup(total_steps: int, warmup_steps: float):
