@@ -18,12 +18,22 @@ adapter and the heads are trained and checkpointed; LoRA dropout, if any,
 acts in the update's forward passes only.
 
 Data parallelism (``torchrun``, one process per GPU): rank 0 steps the envs
-and acts; the rollout is broadcast; every minibatch is split across ranks,
-each rank back-propagates its share weighted by its sample count, and
-:class:`~torch.nn.parallel.DistributedDataParallel` sums the gradients
-(bucketed, overlapped with the backward pass, once per minibatch: micro-batches
-accumulate under ``no_sync``), so the update equals the single-process one on
-the same batch (the paper's four LLM servers did the same split, §F.3). Forward
+and samples the actions; the rollout is broadcast; every minibatch is split
+across ranks, each rank back-propagates its share weighted by its sample count,
+and the engine averages the gradients once per minibatch (micro-batches before
+the last accumulate without reduction), so the update equals the single-process
+one on the same batch (the paper's four LLM servers did the same split, §F.3).
+The run's ``data_parallel`` key picks the engine:
+
+* ``ddp``: :class:`~torch.nn.parallel.DistributedDataParallel`, a whole copy of
+  the policy per GPU (bucketed reduction overlapped with backward, ``no_sync``
+  across micro-batches); only rank 0 runs the acting forwards.
+* ``fsdp``: the policy sharded with FSDP2 (:mod:`glam_bench.llm.sharding`),
+  for models that fit no single GPU. Every forward all-gathers the weights, so
+  every rank joins every acting forward on rank 0's broadcast prompts;
+  checkpoints are gathered to the single-process format on rank 0.
+
+Both are tested equal to one process with two gloo processes on the CPU. Forward
 passes run in the run's ``precision`` (:mod:`glam_bench.devices`): ``fp32``,
 the paper's, unless a preset opts into ``tf32`` or ``bf16``.
 """
