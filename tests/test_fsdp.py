@@ -18,6 +18,7 @@ import dataclasses
 import datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 import torch.distributed as dist
@@ -26,6 +27,8 @@ import torch.multiprocessing as mp
 from glam_bench.agents.llm_ppo import LLMPPOLearner, ppo_update
 from glam_bench.config import AdapterConfig, ConfigError, PPOConfig, load_preset, resolve_run
 from glam_bench.llm.sharding import is_sharded
+from glam_bench.runs import RunPaths
+from glam_bench.training import train
 from tests.test_llm_ppo import _fixed_batch, _free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,7 +79,19 @@ def run_phases(config, state=None):
         learner.close()
 
 
-def _worker(rank, port, config, out):
+def train_once(config, root):
+    """One update through :func:`glam_bench.training.train`: the checkpoint and logs it writes."""
+    paths = RunPaths.for_run(Path(root) / "results", Path(root) / "work", config.experiment,
+                             config.agent, config.seed)
+    learner = LLMPPOLearner(config)
+    try:
+        train(config, paths, learner, stop_after=1, progress=False, is_main=learner.rank == 0)
+    finally:
+        learner.close()
+    return paths
+
+
+def _worker(rank, port, config, out, root):
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2,
                             timeout=datetime.timedelta(seconds=COLLECTIVE_TIMEOUT))
@@ -86,6 +101,7 @@ def _worker(rank, port, config, out):
             torch.save(a, out)
         dist.barrier()
         b = run_phases(config, torch.load(out, weights_only=False)["state"])
+        train_once(config, root)
         if rank == 0:
             torch.save({"a": a, "b": b}, out)
     finally:
@@ -123,11 +139,15 @@ def runs(request, models_dir, tmp_path_factory):
     """The two-process FSDP phases and the same phases in one process."""
     config = run_config(models_dir, **CASES[request.param])
     LLMPPOLearner(dataclasses.replace(config, data_parallel="ddp")).close()  # build the model once
-    out = tmp_path_factory.mktemp("fsdp") / "phases.pt"
-    mp.spawn(_worker, args=(_free_port(), config, str(out)), nprocs=2)
-    fsdp = torch.load(out, weights_only=False)
+    root = tmp_path_factory.mktemp("fsdp")
+    mp.spawn(_worker, args=(_free_port(), config, str(root / "phases.pt"), str(root / "fsdp")),
+             nprocs=2)
+    fsdp = torch.load(root / "phases.pt", weights_only=False)
+    fsdp["train"] = RunPaths.for_run(root / "fsdp" / "results", root / "fsdp" / "work",
+                                     config.experiment, config.agent, config.seed)
     single_a = run_phases(config)
     single_b = run_phases(config, fsdp["a"]["state"])  # the FSDP checkpoint, in one process
+    single_a["train"] = train_once(config, root / "single")
     return fsdp, single_a, single_b
 
 
@@ -191,3 +211,19 @@ def test_an_unknown_engine_is_one_line_naming_the_key_and_choices(models_dir, tm
     path.write_text(preset.replace("training:\n", "training:\n  data_parallel: zero3\n", 1))
     with pytest.raises(ConfigError, match=r"training/data_parallel.*'ddp', 'fsdp'"):
         load_preset(path)
+
+
+def test_training_under_fsdp_writes_what_one_process_writes(runs):
+    """``train()`` gathers the state on every rank and rank 0 writes: the checkpoint and the logs
+    of one update equal one process's within tolerance."""
+    fsdp, single, _ = runs
+    sharded, alone = (torch.load(r["train"].checkpoint, weights_only=False) for r in (fsdp, single))
+    assert_close_states(sharded["learner"]["policy"], alone["learner"]["policy"])
+    assert_close_optimizers(sharded["learner"]["optimizer"], alone["learner"]["optimizer"])
+    logs = [pd.read_csv(r["train"].train_log) for r in (fsdp, single)]
+    pd.testing.assert_frame_equal(logs[0][["frames", "episodes", "success_rate"]],
+                                  logs[1][["frames", "episodes", "success_rate"]])
+    for column in ("loss", "policy_loss", "value_loss", "entropy"):
+        assert logs[0][column].tolist() == pytest.approx(logs[1][column].tolist(), rel=1e-4, abs=1e-5)
+    rows = [pd.read_csv(r["train"].policy_log)["probability"] for r in (fsdp, single)]
+    assert rows[0].tolist() == pytest.approx(rows[1].tolist(), rel=1e-4, abs=1e-6)

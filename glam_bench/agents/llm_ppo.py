@@ -362,22 +362,27 @@ class LLMPPOLearner(Learner):
         batch, episodes = rollout
         losses = ppo_update(self.engine, self.optimizer, batch, self.candidates, self.config.ppo,
                             self.minibatch_generator, self.device, self.config.precision)
-        rows = self._policy_rows() if self.rank == 0 or self.sharded else []
-        rows = rows if self.rank == 0 else []
+        rows = self._policy_rows() if self.rank == 0 or self.sharded else []  # FSDP: every rank
         return UpdateResult(frames=frame_schedule(self.config).frames_per_update, episodes=episodes,
-                            losses=losses, extra_rows={"policy_log": rows})
+                            losses=losses, extra_rows={"policy_log": rows if self.rank == 0 else []})
 
     @torch.no_grad()
     def _forward(self, prompts: list[str] | None) -> PolicyOutput:
         """The policy on rank 0's ``prompts``.
 
         Under FSDP each forward all-gathers the weights, so every rank must run
-        it: rank 0 broadcasts its prompts and all ranks score all of them. (Each
+        it: rank 0 broadcasts its prompts and all ranks score all of them. The
+        other ranks' inputs do not change rank 0's scores; the same prompts make
+        every rank call the same units in the same order (the scorer's chunks and
+        pad groups depend on the prompts), which the collectives need. Each
         rank scoring a share and gathering the scores would divide the acting
-        compute, but needs padding for uneven shares and a dummy pass for empty
-        ones; every rank scoring everything keeps acting as one process does it,
-        and acting is the smaller part of a PPO cycle.) Only rank 0 uses the
-        output: it samples the actions from its own generator, as one process.
+        compute by the world size, but needs uneven shares padded and a dummy
+        pass for a rank with none; scoring everything everywhere computes
+        exactly what one process computes, with no gather. Acting is one forward
+        per frame against about three passes per frame per epoch in the update,
+        so the duplicated compute matters only at large world sizes: measure
+        before splitting it. Only rank 0 uses the output: it samples the
+        actions from its own generator, as one process does.
         """
         if self.sharded:
             holder = [prompts]
