@@ -25,7 +25,13 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from glam_bench.agents.llm_ppo import LLMPPOLearner, ppo_update
-from glam_bench.config import AdapterConfig, ConfigError, PPOConfig, load_preset, resolve_run
+from glam_bench.config import (
+    AdapterConfig,
+    ConfigError,
+    PPOConfig,
+    load_preset,
+    resolve_run,
+)
 from glam_bench.llm.sharding import is_sharded
 from glam_bench.runs import RunPaths
 from glam_bench.training import train
@@ -57,7 +63,7 @@ def run_phases(config, state=None):
     States are deep copies, as a checkpoint on disk: one process's state dict holds the live
     tensors, which the next optimizer step would change.
     """
-    snapshot = lambda: copy.deepcopy(learner.state_dict())  # noqa: E731
+    snapshot = lambda: copy.deepcopy(learner.state_dict())
     learner = LLMPPOLearner(config)
     try:
         if state is None:
@@ -129,8 +135,8 @@ def assert_close_losses(actual, expected):
 
 
 CASES = {
-    "tiny-t5": dict(model="tiny-t5"),
-    "tiny-gpt2-lora": dict(model="tiny-gpt2", adapter=AdapterConfig(r=4)),
+    "tiny-t5": {"model": "tiny-t5"},
+    "tiny-gpt2-lora": {"model": "tiny-gpt2", "adapter": AdapterConfig(r=4)},
 }
 
 

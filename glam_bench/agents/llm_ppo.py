@@ -59,7 +59,11 @@ from glam_bench.devices import autocast, resolve_device
 from glam_bench.envs import env_seeds, make_vector_env
 from glam_bench.evaluation.runner import EpisodeTracker
 from glam_bench.evaluation.test_sets import TestSet
-from glam_bench.llm.adapters import adapter_dropout, load_policy_state_dict, policy_state_dict
+from glam_bench.llm.adapters import (
+    adapter_dropout,
+    load_policy_state_dict,
+    policy_state_dict,
+)
 from glam_bench.llm.heads import VARIANTS, LLMPolicy, PolicyOutput
 from glam_bench.llm.scoring import ScoringConfig
 from glam_bench.llm.sharding import (

@@ -26,8 +26,11 @@ from typing import Any
 import torch
 from torch import nn
 
+# torch.distributed.checkpoint takes about a second to import: imported where used, so runs
+# without FSDP (every one-process run) never pay for it.
+
 #: Options of every gather: whole tensors, on the CPU, on rank 0 only (the rank that writes).
-_GATHER = dict(full_state_dict=True, cpu_offload=True)
+_GATHER = {"full_state_dict": True, "cpu_offload": True}
 
 
 def is_sharded(module: nn.Module) -> bool:
@@ -67,14 +70,20 @@ def shard_policy(policy: nn.Module) -> nn.Module:
 
 def full_state_dict(module: nn.Module) -> dict[str, torch.Tensor]:
     """The unsharded state dict of a sharded ``module`` on rank 0 (CPU tensors); {} elsewhere."""
-    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+    from torch.distributed.checkpoint.state_dict import (
+        StateDictOptions,
+        get_model_state_dict,
+    )
 
     return get_model_state_dict(module, options=StateDictOptions(**_GATHER))
 
 
 def load_full_state_dict(module: nn.Module, state: dict[str, torch.Tensor], strict: bool = True) -> None:
     """Load a full (single-process) state dict into a sharded ``module``; every rank passes it."""
-    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_model_state_dict
+    from torch.distributed.checkpoint.state_dict import (
+        StateDictOptions,
+        set_model_state_dict,
+    )
 
     set_model_state_dict(module, state, options=StateDictOptions(full_state_dict=True, strict=strict))
 
@@ -92,7 +101,10 @@ def full_optimizer_state_dict(module: nn.Module, optimizer: torch.optim.Optimize
     optimizer keys it by index (position in its groups). The index format is
     the one on disk. Other ranks get an empty state.
     """
-    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_optimizer_state_dict
+    from torch.distributed.checkpoint.state_dict import (
+        StateDictOptions,
+        get_optimizer_state_dict,
+    )
 
     named = get_optimizer_state_dict(module, optimizer, options=StateDictOptions(**_GATHER))
     groups, state, index = [], {}, 0
@@ -108,7 +120,10 @@ def full_optimizer_state_dict(module: nn.Module, optimizer: torch.optim.Optimize
 def load_full_optimizer_state_dict(module: nn.Module, optimizer: torch.optim.Optimizer,
                                    state: dict[str, Any]) -> None:
     """Load a single-process ``optimizer.state_dict()`` into the optimizer of a sharded ``module``."""
-    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
+    from torch.distributed.checkpoint.state_dict import (
+        StateDictOptions,
+        set_optimizer_state_dict,
+    )
 
     names = [name for group in _parameter_names(module, optimizer) for name in group]
     groups = [{**group, "params": [names[i] for i in group["params"]]}
