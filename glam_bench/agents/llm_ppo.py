@@ -253,7 +253,8 @@ def ppo_update(policy: torch.nn.Module, optimizer: torch.optim.Optimizer, batch:
             stats = torch.tensor(totals)
             if size > 1:
                 dist.all_reduce(stats)
-            grad_norm = _whole(torch.nn.utils.clip_grad_norm_(params, ppo.max_grad_norm))
+            # under FSDP: the norm over every shard, a replicated DTensor (the same on all ranks)
+            grad_norm = torch.nn.utils.clip_grad_norm_(params, ppo.max_grad_norm)
             optimizer.step()
             for key, value in zip(("entropy", "policy_loss", "value_loss", "loss"), stats.tolist()):
                 sums[key] += value
@@ -279,11 +280,6 @@ def _fsdp_gradient_sync(engine: torch.nn.Module, sync: bool):
         yield
     finally:
         engine.set_requires_gradient_sync(True)
-
-
-def _whole(norm: torch.Tensor) -> torch.Tensor:
-    """The total gradient norm as a plain tensor (under FSDP clip_grad_norm_ returns a DTensor)."""
-    return norm.full_tensor() if hasattr(norm, "full_tensor") else norm
 
 
 def micro_batches(indices: torch.Tensor, size: int | None) -> list[torch.Tensor]:
