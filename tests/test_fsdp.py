@@ -33,7 +33,7 @@ from glam_bench.config import (
     resolve_run,
 )
 from glam_bench.llm.sharding import is_sharded
-from glam_bench.runs import RunPaths
+from glam_bench.runs import RunPaths, changed_settings
 from glam_bench.training import train
 from tests.test_llm_ppo import _fixed_batch, _free_port
 
@@ -233,3 +233,10 @@ def test_training_under_fsdp_writes_what_one_process_writes(runs):
         assert logs[0][column].tolist() == pytest.approx(logs[1][column].tolist(), rel=1e-4, abs=1e-5)
     rows = [pd.read_csv(r["train"].policy_log)["probability"] for r in (fsdp, single)]
     assert rows[0].tolist() == pytest.approx(rows[1].tolist(), rel=1e-4, abs=1e-6)
+
+
+def test_a_checkpoint_resumes_under_the_other_engine(models_dir):
+    """The engine is not a setting that sets a checkpoint aside: both write the same state."""
+    ddp, fsdp = (run_config(models_dir, engine=e).to_dict() for e in ("ddp", "fsdp"))
+    assert changed_settings(ddp, fsdp) == []
+    assert changed_settings(ddp, {**fsdp, "precision": "bf16"}) == ["precision"]
