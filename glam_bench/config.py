@@ -70,6 +70,9 @@ class PPOConfig:
     gradient_checkpointing: bool = False
 
 
+#: Engines a preset's ``data_parallel`` key may name (glam_bench.llm.sharding).
+DATA_PARALLEL_ENGINES = ("ddp", "fsdp")
+
 #: Adapter kinds a preset's ``adapter`` block may name (only LoRA so far).
 ADAPTER_KINDS = ("lora",)
 
@@ -159,6 +162,10 @@ class RunConfig:
     device: str = "auto"
     #: fp32 (the paper's), tf32 or bf16; applied by glam_bench.devices.autocast.
     precision: str = "fp32"
+    #: How several processes (torchrun) share the model: ``ddp`` keeps a full copy on each,
+    #: ``fsdp`` shards weights, gradients and optimizer state (models that fit no single GPU).
+    #: Meaningless with one process; see glam_bench.agents.llm_ppo.
+    data_parallel: str = training_default("data_parallel")
     value_head_hidden: int = 1024
     models_dir: str = "work/models"
     #: Where the run directories live (set from the preset, or by ``glam-bench train
@@ -171,6 +178,11 @@ class RunConfig:
     drrn: dict = field(default_factory=dict)
     symbolic_ppo: dict = field(default_factory=dict)
     bc: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.data_parallel not in DATA_PARALLEL_ENGINES:
+            raise ConfigError(f"data_parallel: unknown engine {self.data_parallel!r}; choose one of "
+                              f"{', '.join(DATA_PARALLEL_ENGINES)}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

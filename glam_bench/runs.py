@@ -210,8 +210,10 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
 
 
 #: Run settings that may differ between a checkpoint and its resume: where files live, the
-#: preset's name and the device change nothing the run computes.
-RESUME_INSENSITIVE_KEYS = ("preset", "results_dir", "work_dir", "models_dir", "device")
+#: preset's name, the device and the data-parallel engine change nothing the run computes
+#: (beyond float rounding; a checkpoint is the single-process state under every engine).
+RESUME_INSENSITIVE_KEYS = ("preset", "results_dir", "work_dir", "models_dir", "device",
+                           "data_parallel")
 
 
 def changed_settings(saved: dict[str, Any] | None, current: dict[str, Any]) -> list[str]:

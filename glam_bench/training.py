@@ -89,7 +89,10 @@ class Learner(ABC):
 
     @abstractmethod
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to continue exactly: weights, optimizer, envs, RNGs, memories."""
+        """Everything needed to continue exactly: weights, optimizer, envs, RNGs, memories.
+
+        Called on every rank of a distributed run (a sharded learner gathers collectively);
+        only rank 0's is written."""
 
     @abstractmethod
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -192,6 +195,7 @@ def _train(config: RunConfig, paths: RunPaths, learner: Learner, progress: bool,
         row = update_row(row_identity, update, update * plan.frames_per_update,
                          window.total_episodes, window.take(), config.reward_scale,
                          result.frames, seconds, elapsed, result.losses)
+        state = learner.state_dict()  # on every rank: an FSDP learner gathers its shards
         if is_main:
             logs["train_log"] = with_rows(logs["train_log"], [row], "train_log", paths.train_log)
             write_text(paths.train_log, logs["train_log"])
@@ -203,7 +207,7 @@ def _train(config: RunConfig, paths: RunPaths, learner: Learner, progress: bool,
                 logs["policy_log"] = with_rows(logs["policy_log"], policy_rows, "policy_log",
                                                paths.policy_log)
                 write_text(paths.policy_log, logs["policy_log"])
-            save_checkpoint(paths.checkpoint, {"learner": learner.state_dict(),
+            save_checkpoint(paths.checkpoint, {"learner": state,
                                                "window": window.state_dict(),
                                                "update": update, "elapsed": elapsed,
                                                "config": config.to_dict(), "logs": dict(logs)})

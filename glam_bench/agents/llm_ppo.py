@@ -18,12 +18,22 @@ adapter and the heads are trained and checkpointed; LoRA dropout, if any,
 acts in the update's forward passes only.
 
 Data parallelism (``torchrun``, one process per GPU): rank 0 steps the envs
-and acts; the rollout is broadcast; every minibatch is split across ranks,
-each rank back-propagates its share weighted by its sample count, and
-:class:`~torch.nn.parallel.DistributedDataParallel` sums the gradients
-(bucketed, overlapped with the backward pass, once per minibatch: micro-batches
-accumulate under ``no_sync``), so the update equals the single-process one on
-the same batch (the paper's four LLM servers did the same split, §F.3). Forward
+and samples the actions; the rollout is broadcast; every minibatch is split
+across ranks, each rank back-propagates its share weighted by its sample count,
+and the engine averages the gradients once per minibatch (micro-batches before
+the last accumulate without reduction), so the update equals the single-process
+one on the same batch (the paper's four LLM servers did the same split, §F.3).
+The run's ``data_parallel`` key picks the engine:
+
+* ``ddp``: :class:`~torch.nn.parallel.DistributedDataParallel`, a whole copy of
+  the policy per GPU (bucketed reduction overlapped with backward, ``no_sync``
+  across micro-batches); only rank 0 runs the acting forwards.
+* ``fsdp``: the policy sharded with FSDP2 (:mod:`glam_bench.llm.sharding`),
+  for models that fit no single GPU. Every forward all-gathers the weights, so
+  every rank joins every acting forward on rank 0's broadcast prompts;
+  checkpoints are gathered to the single-process format on rank 0.
+
+Both are tested equal to one process with two gloo processes on the CPU. Forward
 passes run in the run's ``precision`` (:mod:`glam_bench.devices`): ``fp32``,
 the paper's, unless a preset opts into ``tf32`` or ``bf16``.
 """
@@ -49,9 +59,19 @@ from glam_bench.devices import autocast, resolve_device
 from glam_bench.envs import env_seeds, make_vector_env
 from glam_bench.evaluation.runner import EpisodeTracker
 from glam_bench.evaluation.test_sets import TestSet
-from glam_bench.llm.adapters import adapter_dropout, load_policy_state_dict, policy_state_dict
-from glam_bench.llm.heads import VARIANTS, LLMPolicy
+from glam_bench.llm.adapters import (
+    adapter_dropout,
+    load_policy_state_dict,
+    policy_state_dict,
+)
+from glam_bench.llm.heads import VARIANTS, LLMPolicy, PolicyOutput
 from glam_bench.llm.scoring import ScoringConfig
+from glam_bench.llm.sharding import (
+    full_optimizer_state_dict,
+    is_sharded,
+    load_full_optimizer_state_dict,
+    shard_policy,
+)
 from glam_bench.prompts import PromptMemory, apply_substitutions
 from glam_bench.rl.gae import compute_gae
 from glam_bench.rl.ppo import ppo_losses
@@ -171,15 +191,20 @@ def world() -> tuple[int, int]:
     return 0, 1
 
 
-def data_parallel(policy: torch.nn.Module) -> torch.nn.Module:
-    """``policy`` under DistributedDataParallel when torch.distributed runs, else itself.
+def data_parallel(policy: torch.nn.Module, engine: str = "ddp") -> torch.nn.Module:
+    """``policy`` under the run's engine when torch.distributed runs, else itself.
 
-    Buffers are not re-broadcast (none changes); action-head variants leave the
-    LM head without gradients, so DDP is told to look for unused parameters.
+    ``ddp``: wrapped in DistributedDataParallel. Buffers are not re-broadcast
+    (none changes); action-head variants leave the LM head without gradients,
+    so DDP is told to look for unused parameters. ``fsdp``: sharded in place
+    (:func:`glam_bench.llm.sharding.shard_policy`); build the optimizer after.
+    A policy already under either engine is returned as it is.
     """
     _, size = world()
-    if size == 1 or isinstance(policy, DistributedDataParallel):
+    if size == 1 or isinstance(policy, DistributedDataParallel) or is_sharded(policy):
         return policy
+    if engine == "fsdp":
+        return shard_policy(policy)
     device = next(policy.parameters()).device
     return DistributedDataParallel(
         policy, device_ids=[device.index] if device.type == "cuda" else None,
@@ -194,9 +219,10 @@ def ppo_update(policy: torch.nn.Module, optimizer: torch.optim.Optimizer, batch:
     Under torch.distributed every rank holds the same batch and draws the same
     permutation; rank r takes minibatch entries r, r+W, ... and its loss is
     weighted by its share (times W, as DDP averages), so the reduced gradients
-    equal the full minibatch's. Every rank runs as many micro-steps as rank 0
-    (the largest share); a rank whose share is used up joins the last one's
-    gradient reduction with a zero-weight pass.
+    equal the full minibatch's (DDP and FSDP alike average over ranks). Every
+    rank runs as many micro-steps as rank 0 (the largest share): a rank whose
+    share is used up runs zero-weight passes, since FSDP all-gathers weights in
+    every forward and the last micro-step's gradient reduction needs every rank.
     """
     engine = data_parallel(policy)
     unwrapped = engine.module if isinstance(engine, DistributedDataParallel) else engine
@@ -217,8 +243,6 @@ def ppo_update(policy: torch.nn.Module, optimizer: torch.optim.Optimizer, batch:
             totals = [0.0] * 4  # python floats: one chunk gives exactly the unsplit numbers
             for i in range(micro_steps):
                 last = i == micro_steps - 1
-                if i >= len(chunks) and not last:
-                    continue
                 chunk = chunks[i] if i < len(chunks) else minibatch[:1]
                 weight = len(chunk) / len(minibatch) if i < len(chunks) else 0.0
                 with _gradient_sync(engine, last), adapter_dropout(unwrapped, generator):
@@ -229,6 +253,7 @@ def ppo_update(policy: torch.nn.Module, optimizer: torch.optim.Optimizer, batch:
             stats = torch.tensor(totals)
             if size > 1:
                 dist.all_reduce(stats)
+            # under FSDP: the norm over every shard, a replicated DTensor (the same on all ranks)
             grad_norm = torch.nn.utils.clip_grad_norm_(params, ppo.max_grad_norm)
             optimizer.step()
             for key, value in zip(("entropy", "policy_loss", "value_loss", "loss"), stats.tolist()):
@@ -239,10 +264,22 @@ def ppo_update(policy: torch.nn.Module, optimizer: torch.optim.Optimizer, batch:
 
 
 def _gradient_sync(engine: torch.nn.Module, sync: bool):
-    """DDP's ``no_sync`` for the micro-steps before a minibatch's last; nothing otherwise."""
+    """No gradient reduction in the micro-steps before a minibatch's last: DDP's ``no_sync``,
+    FSDP's ``set_requires_gradient_sync(False)`` (gradients stay unsharded until the last)."""
+    if is_sharded(engine):
+        return _fsdp_gradient_sync(engine, sync)
     if sync or not isinstance(engine, DistributedDataParallel):
         return contextlib.nullcontext()
     return engine.no_sync()
+
+
+@contextlib.contextmanager
+def _fsdp_gradient_sync(engine: torch.nn.Module, sync: bool):
+    engine.set_requires_gradient_sync(sync)
+    try:
+        yield
+    finally:
+        engine.set_requires_gradient_sync(True)
 
 
 def micro_batches(indices: torch.Tensor, size: int | None) -> list[torch.Tensor]:
@@ -284,8 +321,11 @@ class LLMPPOLearner(Learner):
         self.device = resolve_device(config.device)
         self.rank, self.world_size = world()
         self.policy = policy if policy is not None else build_policy(config, config.agent, self.device)
-        #: What the update runs: the policy, under DistributedDataParallel with several ranks.
-        self.engine = data_parallel(self.policy)
+        #: What the update runs: the policy, or with several ranks the policy under
+        #: DistributedDataParallel (``ddp``) or sharded in place (``fsdp``; then it is the policy).
+        self.engine = data_parallel(self.policy, config.data_parallel)
+        #: Under FSDP every rank takes part in every forward pass, acting included.
+        self.sharded = is_sharded(self.engine)
         if not self.policy.trainable:
             raise ValueError(f"agent {config.agent!r} is never trained; evaluate it directly")
         self.model_name = config.model
@@ -314,7 +354,7 @@ class LLMPPOLearner(Learner):
     # --- one update ---
 
     def update(self) -> UpdateResult:
-        rollout = self._collect() if self.rank == 0 else None
+        rollout = self._collect() if self.rank == 0 else self._follow()
         if self.world_size > 1:
             holder = [rollout]
             dist.broadcast_object_list(holder, src=0)
@@ -322,14 +362,56 @@ class LLMPPOLearner(Learner):
         batch, episodes = rollout
         losses = ppo_update(self.engine, self.optimizer, batch, self.candidates, self.config.ppo,
                             self.minibatch_generator, self.device, self.config.precision)
-        rows = self._policy_rows() if self.rank == 0 else []
+        rows = self._policy_rows() if self.rank == 0 or self.sharded else []  # FSDP: every rank
         return UpdateResult(frames=frame_schedule(self.config).frames_per_update, episodes=episodes,
-                            losses=losses, extra_rows={"policy_log": rows})
+                            losses=losses, extra_rows={"policy_log": rows if self.rank == 0 else []})
 
     @torch.no_grad()
-    def _act(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _forward(self, prompts: list[str] | None) -> PolicyOutput:
+        """The policy on rank 0's ``prompts``.
+
+        Under FSDP each forward all-gathers the weights, so every rank must run
+        it: rank 0 broadcasts its prompts and all ranks score all of them. The
+        other ranks' inputs do not change rank 0's scores; the same prompts make
+        every rank call the same units in the same order (the scorer's chunks and
+        pad groups depend on the prompts), which the collectives need. Each
+        rank scoring a share and gathering the scores would divide the acting
+        compute by the world size, but needs uneven shares padded and a dummy
+        pass for a rank with none; scoring everything everywhere computes
+        exactly what one process computes, with no gather. Acting is one forward
+        per frame against about three passes per frame per epoch in the update,
+        so the duplicated compute matters only at large world sizes: measure
+        before splitting it. Only rank 0 uses the output: it samples the
+        actions from its own generator, as one process does.
+        """
+        if self.sharded:
+            holder = [prompts]
+            dist.broadcast_object_list(holder, src=0)
+            prompts = holder[0]
         with autocast(self.device, self.config.precision):
             output = self.policy(prompts, [self.candidates] * len(prompts))
+        self._reshard()
+        return output
+
+    def _reshard(self) -> None:
+        """Free the weights FSDP gathered for a forward without backward.
+
+        FSDP2 keeps the root unit's weights gathered after a forward, expecting
+        the backward; the module then holds whole tensors in place of the
+        shards that the optimizer and the state-dict gather refer to.
+        """
+        if self.sharded:
+            self.policy.reshard()
+
+    def _follow(self) -> None:
+        """A rank other than 0: join rank 0's acting forwards under FSDP (one per step, then the
+        bootstrap value); nothing under DDP. Returns None: the rollout comes by broadcast."""
+        if self.sharded:
+            for _ in range(self.config.frames_per_env + 1):
+                self._forward(None)
+
+    def _act(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        output = self._forward(prompts)
         logits = output.logits.float().cpu()
         actions = sample_actions(logits, self.action_generator)
         logprobs = torch.distributions.Categorical(logits=logits).log_prob(actions)
@@ -362,20 +444,24 @@ class LLMPPOLearner(Learner):
                              logprobs.flatten(), values.flatten(), advantages.flatten())
         return batch, episodes
 
-    @torch.no_grad()
     def _values(self) -> torch.Tensor:
-        with autocast(self.device, self.config.precision):
-            output = self.policy(self.prompts, [self.candidates] * len(self.prompts))
-        return output.values.float().cpu()
+        return self._forward(self.prompts).values.float().cpu()
 
     def _policy_rows(self) -> list[dict]:
-        return monitoring_rows(self.policy, self.monitor_prompts, self.candidates, self.device,
+        """The monitoring rows; under FSDP every rank runs it (the prompts are fixed)."""
+        rows = monitoring_rows(self.policy, self.monitor_prompts, self.candidates, self.device,
                                self.config.precision)
+        self._reshard()
+        return rows
 
     # --- state ---
 
     def state_dict(self) -> dict[str, Any]:
-        state = {"policy": policy_state_dict(self.policy), "optimizer": self.optimizer.state_dict(),
+        """The learner's state as one process writes it; every rank calls it (an FSDP policy and
+        optimizer are gathered whole on rank 0, the rank that writes)."""
+        optimizer = (full_optimizer_state_dict(self.policy, self.optimizer) if self.sharded
+                     else self.optimizer.state_dict())
+        state = {"policy": policy_state_dict(self.policy), "optimizer": optimizer,
                  "minibatch_generator": self.minibatch_generator.get_state(),
                  "action_generator": self.action_generator.get_state()}
         if self.rank == 0:
@@ -384,7 +470,10 @@ class LLMPPOLearner(Learner):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         load_policy_state_dict(self.policy, state["policy"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        if self.sharded:
+            load_full_optimizer_state_dict(self.policy, self.optimizer, state["optimizer"])
+        else:
+            self.optimizer.load_state_dict(state["optimizer"])
         self.minibatch_generator.set_state(state["minibatch_generator"])
         self.action_generator.set_state(state["action_generator"])
         if self.rank == 0:

@@ -28,6 +28,7 @@ from torch import nn
 
 from glam_bench.config import AdapterConfig, ConfigError
 from glam_bench.errors import GlamBenchError
+from glam_bench.llm.sharding import full_state_dict, is_sharded, load_full_state_dict
 
 #: Checkpoint key of the frozen base's fingerprint, beside the trainable tensors.
 FINGERPRINT_KEY = "adapter.base_fingerprint"
@@ -114,19 +115,26 @@ def base_fingerprint(module: nn.Module, per_tensor: int = 16) -> torch.Tensor:
 
     Exact values, not sums, so the check does not depend on reduction order.
     """
+    from torch.distributed.tensor import DTensor
+
     picks = []
     with torch.no_grad():
         for p in module.parameters():
             if not p.requires_grad:
-                flat = p.detach().reshape(-1)
+                # a sharded (FSDP) base: gather one tensor at a time, on every rank
+                whole = p.full_tensor() if isinstance(p, DTensor) else p
+                flat = whole.detach().reshape(-1)
                 index = torch.linspace(0, flat.numel() - 1, per_tensor, device=flat.device).long()
                 picks.append(flat[index].float().cpu())
     return torch.cat(picks)
 
 
 def policy_state_dict(policy: nn.Module) -> dict[str, torch.Tensor]:
-    """The weights a checkpoint holds: everything without an adapter; else trainable ones only."""
-    state = policy.state_dict()
+    """The weights a checkpoint holds: everything without an adapter; else trainable ones only.
+
+    A sharded policy (FSDP) is gathered whole on rank 0; every rank must call this.
+    """
+    state = full_state_dict(policy) if is_sharded(policy) else policy.state_dict()
     if not has_adapter(policy):
         return state
     trainable = {name for name, p in policy.named_parameters() if p.requires_grad}
@@ -141,7 +149,7 @@ def load_policy_state_dict(policy: nn.Module, state: dict[str, torch.Tensor]) ->
         if FINGERPRINT_KEY in state:
             raise AdapterStateError("the checkpoint holds a LoRA adapter but the run config has no "
                                     "adapter block; evaluate it with the config it was trained with")
-        policy.load_state_dict(state)
+        _load(policy, state, strict=True)
         return
     if FINGERPRINT_KEY not in state:
         raise AdapterStateError("the checkpoint holds full weights but the run config asks for an "
@@ -156,4 +164,12 @@ def load_policy_state_dict(policy: nn.Module, state: dict[str, torch.Tensor]) ->
         missing, extra = sorted(trainable - set(state)), sorted(set(state) - trainable)
         raise AdapterStateError(f"adapter checkpoint does not fit the policy: missing {missing[:3]}, "
                                 f"unexpected {extra[:3]}")
-    policy.load_state_dict(state, strict=False)
+    _load(policy, state, strict=False)
+
+
+def _load(policy: nn.Module, state: dict[str, torch.Tensor], strict: bool) -> None:
+    """``load_state_dict``, or its sharded equivalent under FSDP (each rank keeps its shard)."""
+    if is_sharded(policy):
+        load_full_state_dict(policy, state, strict=strict)
+    else:
+        policy.load_state_dict(state, strict=strict)
