@@ -47,6 +47,11 @@ def training_default(key: str) -> Any:
     return load_schema()["$defs"]["training"]["properties"][key]["default"]
 
 
+def training_choices(key: str) -> tuple[str, ...]:
+    """The values the preset schema's ``enum`` allows for training key ``key``."""
+    return tuple(load_schema()["$defs"]["training"]["properties"][key]["enum"])
+
+
 @dataclass(frozen=True)
 class PPOConfig:
     """PPO hyperparameters; defaults are the paper's (§C)."""
@@ -70,8 +75,8 @@ class PPOConfig:
     gradient_checkpointing: bool = False
 
 
-#: Engines a preset's ``data_parallel`` key may name (glam_bench.llm.sharding).
-DATA_PARALLEL_ENGINES = ("ddp", "fsdp")
+#: Engines a preset's ``data_parallel`` key may name (glam_bench.llm.sharding): the schema's enum.
+DATA_PARALLEL_ENGINES = training_choices("data_parallel")
 
 #: Adapter kinds a preset's ``adapter`` block may name (only LoRA so far).
 ADAPTER_KINDS = ("lora",)

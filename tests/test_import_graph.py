@@ -13,6 +13,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).resolve().parents[1] / "glam_bench"
 
 
@@ -169,9 +171,5 @@ def test_lazy_package_names_resolve_to_their_modules():
     assert RandomAgent is defined and drrn.DRRN is DRRN and symbolic_ppo.MissionVocab is MissionVocab
     for package in (drrn, symbolic_ppo):
         assert all(getattr(package, name) for name in package.__all__)
-    try:
+    with pytest.raises(AttributeError, match="has no attribute 'DRN'"):
         drrn.DRN
-    except AttributeError as error:
-        assert "has no attribute 'DRN'" in str(error)
-    else:
-        raise AssertionError("an unknown name must raise AttributeError")
