@@ -17,7 +17,7 @@
 
 from snakemake.utils import min_version, validate
 
-from glam_bench.config import ConfigError, validate_preset
+from glam_bench.runtime.config import ConfigError, validate_preset
 
 min_version("9.0")
 

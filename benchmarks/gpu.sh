@@ -36,7 +36,7 @@ if compgen -G "$wheels/*.whl" >/dev/null; then
 fi
 export PYTHONPATH="$PWD:$site${PYTHONPATH:+:$PYTHONPATH}"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1
-"$python" -c "import glam_bench.agents.llm_ppo, glam_bench.bench, jsonschema, minigrid" ||
+"$python" -c "import glam_bench.agents.llm_ppo, glam_bench.tools.bench, jsonschema, minigrid" ||
   { echo "gpu.sh: the suite does not import here; are the wheels of $wheels installed?" >&2; exit 4; }
 
 if [[ $smoke == 1 ]]; then
@@ -68,7 +68,7 @@ for model in "${models[@]}"; do
       --config workflows/config/paper.yaml --precision "$precision" --device "$device" \
       --cycles "$cycles" "${geometry[@]}" --out "$parts/$model-$precision.json" ||
       echo "gpu.sh: $model $precision failed or timed out (exit $?)"
-    "$python" -m glam_bench.bench "$parts" "$out_dir/$label.json" "$out_dir/$label.md"
+    "$python" -m glam_bench.tools.bench "$parts" "$out_dir/$label.json" "$out_dir/$label.md"
   done
 done
 echo "gpu.sh: wrote $out_dir/$label.json and $out_dir/$label.md"

@@ -1,7 +1,7 @@
 """Where a PPO cycle's time goes on a GPU: one acting forward and one update minibatch, per precision.
 
 A diagnostic beside ``glam-bench bench`` (which times whole cycles): it builds the
-Flan-T5-large shape with random weights (:data:`glam_bench.bench.SHAPES`), takes
+Flan-T5-large shape with random weights (:data:`glam_bench.tools.bench.SHAPES`), takes
 the real prompts of the paper preset's envs, and times, with the device drained
 before and after, (a) a no-grad scoring forward over ``num_envs`` prompts and
 (b) forward+backward of one PPO minibatch, in fp32, tf32 and bf16, with SDPA
@@ -20,8 +20,8 @@ import time
 
 import torch
 
-from glam_bench.bench import bench_config, bench_policy
-from glam_bench.devices import autocast
+from glam_bench.tools.bench import bench_config, bench_policy
+from glam_bench.runtime.devices import autocast
 
 
 def sync(device) -> None:

@@ -9,16 +9,16 @@ import sys
 from collections.abc import Sequence
 
 from glam_bench.errors import GlamBenchError
-from glam_bench.study import MODEL_FREE_AGENTS
-from glam_bench.vocabulary import ACTIONS
+from glam_bench.paper.study import MODEL_FREE_AGENTS
+from glam_bench.paper.vocabulary import ACTIONS
 
 
 def _play(args: argparse.Namespace) -> int:
     """Show episodes as an agent reads them: mission, sentences, chosen action."""
     from glam_bench.agents import make_reference_agent
     from glam_bench.envs import env_seeds, make_vector_env
-    from glam_bench.evaluation.runner import run_episodes
-    from glam_bench.process import configure_process
+    from glam_bench.rl.episodes import run_episodes
+    from glam_bench.runtime.process import configure_process
 
     configure_process()
     env = make_vector_env(args.env, num_envs=1, text_fixes=args.text_fixes)
@@ -50,12 +50,13 @@ def _play(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     """Train one (experiment, agent, seed) of a preset, resuming from its checkpoint."""
     from glam_bench.agents.families import build_learner, check_agent, flushes_denormals, is_trained
-    from glam_bench.config import load_preset, resolve_run
-    from glam_bench.preset_checks import check_device
-    from glam_bench.process import configure_process
-    from glam_bench.results import check_output_path
-    from glam_bench.runs import RunPaths
-    from glam_bench.training import register_untrained_run, train
+    from glam_bench.runtime.config import resolve_run
+    from glam_bench.pipeline.preset_checks import load_preset
+    from glam_bench.pipeline.preset_checks import check_device
+    from glam_bench.runtime.process import configure_process
+    from glam_bench.runtime.results import check_output_path
+    from glam_bench.runtime.runs import RunPaths
+    from glam_bench.runtime.training import register_untrained_run, train
 
     preset = load_preset(args.config)
     check_agent(args.agent)
@@ -137,15 +138,15 @@ def _integer(text: str) -> int:
 def _untrained_model_name(config) -> str:
     """The model an untrained run names: the study's for agents without an LLM (random: none,
     bot: babyai-bot), else the run's LLM (zero-shot)."""
-    from glam_bench.study import AGENTS_BY_NAME
+    from glam_bench.paper.study import AGENTS_BY_NAME
 
     return AGENTS_BY_NAME[config.agent].model or config.model
 
 
 def _evaluate(args: argparse.Namespace) -> int:
     """Evaluate a finished run on one test set."""
-    from glam_bench.evaluate import evaluate_run
-    from glam_bench.process import configure_process
+    from glam_bench.evaluation.evaluate import evaluate_run
+    from glam_bench.runtime.process import configure_process
 
     configure_process(threads=args.threads)
     out = evaluate_run(args.run, args.test, args.episodes, num_envs=args.num_envs, out=args.out,
@@ -160,7 +161,7 @@ def _report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from glam_bench.report import build_report
-    from glam_bench.results import check_output_path
+    from glam_bench.runtime.results import check_output_path
 
     check_output_path(args.out, is_dir=True)
     only = tuple(args.only.split(",")) if args.only else None
@@ -172,7 +173,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def _cache(args: argparse.Namespace) -> int:
     """The committed result cache: refresh it from a finished run, or verify it."""
-    from glam_bench.cache import refresh_cache, verify_manifest
+    from glam_bench.pipeline.cache import refresh_cache, verify_manifest
 
     if args.cache_command == "refresh":
         manifest = refresh_cache(args.source, args.cache, preset=args.preset)
@@ -185,8 +186,8 @@ def _cache(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from glam_bench.bench import TABLE_HEADER, run_bench, table_row, write_record
-    from glam_bench.process import configure_process
+    from glam_bench.tools.bench import TABLE_HEADER, run_bench, table_row, write_record
+    from glam_bench.runtime.process import configure_process
 
     configure_process(threads=args.threads)
     record = run_bench(args.config, args.model, args.precision, args.device, args.cycles,
@@ -202,7 +203,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from glam_bench.status import collect_status, status_table
+    from glam_bench.tools.status import collect_status, status_table
 
     print(status_table(collect_status(args.results)))
     return 0
@@ -210,7 +211,7 @@ def _status(args: argparse.Namespace) -> int:
 
 def _models(args: argparse.Namespace) -> int:
     """Known language models: list them, or fetch one into the models folder."""
-    from glam_bench.llm import registry
+    from glam_bench.llm import loading, registry
     from glam_bench.llm.loading import default_models_dir
 
     models_dir = args.models_dir or default_models_dir()
@@ -219,7 +220,7 @@ def _models(args: argparse.Namespace) -> int:
         return 0
     print(f"{'model':24} {'present':8} {'source':9} {'licence':18} description  (models folder: {models_dir})")
     for entry in registry.MODELS.values():
-        present = "yes" if registry.is_present(entry.name, models_dir) else "no"
+        present = "yes" if loading.is_present(entry.name, models_dir) else "no"
         print(f"{entry.name:24} {present:8} {entry.source:9} {entry.licence:18} {entry.description}")
     return 0
 

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 import torch
 
 from glam_bench.agents.llm_ppo import RolloutBatch, ppo_update, sample_actions
-from glam_bench.config import PPOConfig
+from glam_bench.runtime.config import PPOConfig
 from glam_bench.llm.heads import LLMPolicy
-from glam_bench.prompts import build_prompt
-from glam_bench.vocabulary import ACTIONS
+from glam_bench.paper.prompts import build_prompt
+from glam_bench.paper.vocabulary import ACTIONS
 
 CANDIDATES = list(ACTIONS)
 

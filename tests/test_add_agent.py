@@ -1,7 +1,7 @@
 """The README's "Add your own agent" recipe, followed as a newcomer would, in a copy of the checkout.
 
 A module with ``build_learner``/``build_agent`` is written and registered by one
-:class:`~glam_bench.study.AgentSpec` in ``glam_bench/study.py`` (its
+:class:`~glam_bench.paper.study.AgentSpec` in ``glam_bench/paper/study.py`` (its
 ``experiments`` say where it runs); the ci preset, narrowed to that experiment,
 runs the pipeline: the agent must be trained, evaluated and summarised with no
 other change to the suite (no preset, schema, rule or roster edit).
@@ -26,8 +26,8 @@ import numpy as np
 
 from glam_bench.agents.base import Agent
 from glam_bench.envs import env_seeds, make_vector_env
-from glam_bench.evaluation.runner import EpisodeTracker
-from glam_bench.training import Learner, UpdateResult
+from glam_bench.rl.episodes import EpisodeTracker
+from glam_bench.runtime.training import Learner, UpdateResult
 
 GO_FORWARD = 2
 NO_LOSSES = {k: math.nan for k in ("entropy", "policy_loss", "value_loss", "loss", "grad_norm")}
@@ -75,7 +75,7 @@ def build_agent(config, learner_state, vector_env, test_set, seed):
 '''
 
 
-#: Step 2 of the recipe: the agent's one entry in glam_bench/study.py's AGENTS.
+#: Step 2 of the recipe: the agent's one entry in glam_bench/paper/study.py's AGENTS.
 MY_AGENT_SPEC = '''    AgentSpec("my-agent", "baseline", "glam_bench.agents.my_agent", "My agent", "#654321",
               experiments=("gotolocal",), model="my-agent"),
 '''

@@ -20,14 +20,15 @@ from glam_bench.agents.families import schedule as run_schedule
 from glam_bench.agents.llm_ppo import PromptBook, build_policy
 from glam_bench.agents.random import RandomAgent
 from glam_bench.cli import main
-from glam_bench.config import load_preset, resolve_run
+from glam_bench.runtime.config import resolve_run
+from glam_bench.pipeline.preset_checks import load_preset
 from glam_bench.envs import env_seeds, make_vector_env
-from glam_bench.evaluate import evaluate_run
-from glam_bench.evaluation.runner import run_episodes
-from glam_bench.evaluation.test_sets import get_test_set
-from glam_bench.runs import RunPaths, save_checkpoint, seed_everything, write_json
-from glam_bench.training import Schedule, train, write_run_json
-from glam_bench.vocabulary import ACTIONS
+from glam_bench.evaluation.evaluate import evaluate_run
+from glam_bench.rl.episodes import run_episodes
+from glam_bench.paper.test_sets import get_test_set
+from glam_bench.runtime.runs import RunPaths, save_checkpoint, seed_everything, write_json
+from glam_bench.runtime.training import Schedule, train, write_run_json
+from glam_bench.paper.vocabulary import ACTIONS
 from tests.llm_fixtures import tiny_models_dir  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]

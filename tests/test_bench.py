@@ -7,9 +7,9 @@ import json
 import pytest
 import torch
 
-from glam_bench.bench import SHAPES, TABLE_HEADER, counted, run_bench, shape_model, table_row
+from glam_bench.tools.bench import SHAPES, TABLE_HEADER, counted, run_bench, shape_model, table_row
 from glam_bench.llm.heads import LLMPolicy
-from glam_bench.vocabulary import ACTION_SPACES
+from glam_bench.paper.vocabulary import ACTION_SPACES
 
 PROMPT = ("Possible action of the agent: turn left, turn right, go forward, pick up, drop, toggle\n"
           "Goal of the agent: go to the red ball\nObservation 0: You see a wall 2 steps forward\n"

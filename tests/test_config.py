@@ -7,10 +7,11 @@ import pytest
 import yaml
 
 from glam_bench.agents.families import schedule
-from glam_bench import study
-from glam_bench.config import (ConfigError, PPOConfig, RunConfig, load_preset, resolve_run, study_grid,
+from glam_bench.paper import study
+from glam_bench.runtime.config import (ConfigError, PPOConfig, RunConfig, resolve_run, study_grid,
                                validate_preset)
-from glam_bench.preset_checks import check_preset
+from glam_bench.pipeline.preset_checks import load_preset
+from glam_bench.pipeline.preset_checks import check_preset
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "workflows" / "config"
 
@@ -155,5 +156,5 @@ def test_run_config_round_trips_through_json(tmp_path, presets):
 
 def test_schema_file_is_shared_with_the_workflow():
     assert (CONFIG_DIR / "schema.yaml").resolve() == (
-        Path(__file__).resolve().parents[1] / "glam_bench" / "preset_schema.yaml")
+        Path(__file__).resolve().parents[1] / "glam_bench" / "runtime" / "preset_schema.yaml")
     yaml.safe_load((CONFIG_DIR / "schema.yaml").read_text())

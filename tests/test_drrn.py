@@ -25,7 +25,7 @@ from glam_bench.agents.drrn import (
 )
 from glam_bench.agents.drrn.corpus import build_corpus
 from glam_bench.agents.drrn.tokenizer import _train_bytes, metadata_path
-from glam_bench.vocabulary import ACTIONS
+from glam_bench.paper.vocabulary import ACTIONS
 
 PROMPT = (
     "Possible action of the agent: turn left, turn right, go forward, pick up, drop, toggle \n "
@@ -232,7 +232,7 @@ def test_paper_defaults():
 
 
 class _Memory:
-    """Minimal stand-in for glam_bench.prompts.PromptMemory."""
+    """Minimal stand-in for glam_bench.paper.prompts.PromptMemory."""
 
     def __init__(self):
         self.observations, self.actions = deque([["old"]], maxlen=3), deque(["go forward"], maxlen=2)

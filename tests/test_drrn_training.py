@@ -14,14 +14,14 @@ from glam_bench.agents.drrn.learner import DRRNAgent, DRRNLearner, build_agent, 
 from glam_bench.agents.drrn.prompt_memory import EnvPrompts
 from glam_bench.agents.drrn.tokenizer import ensure_tokenizer, tokenizer_path
 from glam_bench.agents.families import schedule
-from glam_bench.config import ConfigError, RunConfig
+from glam_bench.runtime.config import ConfigError, RunConfig
 from glam_bench.envs import env_seeds, make_vector_env
-from glam_bench.evaluation.runner import run_episodes
-from glam_bench.evaluation.test_sets import get_test_set
-from glam_bench.process import configure_process
-from glam_bench.runs import CheckpointError, RunPaths
-from glam_bench.training import train
-from glam_bench.vocabulary import SYNONYM_ACTION_SETS
+from glam_bench.rl.episodes import run_episodes
+from glam_bench.paper.test_sets import get_test_set
+from glam_bench.runtime.process import configure_process
+from glam_bench.runtime.runs import CheckpointError, RunPaths
+from glam_bench.runtime.training import train
+from glam_bench.paper.vocabulary import SYNONYM_ACTION_SETS
 
 #: Columns that measure the machine, not the run.
 TIMING_COLUMNS = ["fps", "duration"]

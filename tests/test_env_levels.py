@@ -10,7 +10,7 @@ from gymnasium.utils.env_checker import check_env
 from glam_bench.agents import BotAgent, RandomAgent
 from glam_bench.envs import LEVELS, UnknownEnvironmentError, env_seeds, make_env, make_vector_env
 from glam_bench.envs.levels import MIXED_TASK_KINDS, TEST_EXCLUDED_PHRASES, TRAIN_EXCLUDED_PHRASES
-from glam_bench.evaluation.runner import run_episodes
+from glam_bench.rl.episodes import run_episodes
 
 HELD_OUT = TRAIN_EXCLUDED_PHRASES
 PAIRS = [f"{c} {t}" for c in ("red", "green", "blue", "purple", "yellow", "grey")

@@ -11,13 +11,14 @@ import pandas as pd
 import pytest
 
 from glam_bench.agents import make_reference_agent
-from glam_bench.config import load_preset, resolve_run
+from glam_bench.runtime.config import resolve_run
+from glam_bench.pipeline.preset_checks import load_preset
 from glam_bench.envs import env_seeds, make_vector_env
-from glam_bench import evaluate
-from glam_bench.results import episode_record_path
-from glam_bench.evaluation.runner import run_episodes
-from glam_bench.runs import RunPaths
-from glam_bench.training import register_untrained_run
+from glam_bench.evaluation import evaluate
+from glam_bench.runtime.results import episode_record_path
+from glam_bench.rl.episodes import run_episodes
+from glam_bench.runtime.runs import RunPaths
+from glam_bench.runtime.training import register_untrained_run
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = "BabyAI-Text-MixedTrainLocal-v0"

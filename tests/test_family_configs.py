@@ -1,6 +1,6 @@
 """One name per quantity: the families' configs speak the run config's vocabulary (issue 14).
 
-``RunConfig`` and ``PPOConfig`` (``glam_bench.config``) name the quantities the
+``RunConfig`` and ``PPOConfig`` (``glam_bench.runtime.config``) name the quantities the
 families share; DRRN, Symbolic-PPO and BC use those names, and a loop-level
 field holds the run's value of the field of the same name.
 """
@@ -14,7 +14,7 @@ import pytest
 from glam_bench.agents.bc.settings import BCSettings
 from glam_bench.agents.drrn import config as drrn
 from glam_bench.agents.symbolic_ppo import config as symbolic_ppo
-from glam_bench.config import PPOConfig, RunConfig
+from glam_bench.runtime.config import PPOConfig, RunConfig
 
 #: Names the families used before issue 14, and the shared name that replaced each.
 RETIRED_NAMES = {

@@ -25,10 +25,11 @@ import torch
 import yaml
 
 from glam_bench import cli
-from glam_bench.config import AdapterConfig, ConfigError, load_preset, resolve_run
+from glam_bench.runtime.config import AdapterConfig, ConfigError, resolve_run
+from glam_bench.pipeline.preset_checks import load_preset
 from glam_bench.errors import GlamBenchError
-from glam_bench.runlock import RunLockedError, run_lock
-from glam_bench.runs import RunPaths
+from glam_bench.runtime.runlock import RunLockedError, run_lock
+from glam_bench.runtime.runs import RunPaths
 
 REPO = Path(__file__).resolve().parents[1]
 CI = REPO / "workflows" / "config" / "ci.yaml"
@@ -83,8 +84,8 @@ def run_paths(root: Path) -> RunPaths:
 def stop_after(preset: Path, updates: int) -> None:
     """Train ``updates`` updates of the run, then stop as a killed job would."""
     from glam_bench.agents.families import build_learner
-    from glam_bench.runs import seed_everything
-    from glam_bench.training import train
+    from glam_bench.runtime.runs import seed_everything
+    from glam_bench.runtime.training import train
 
     config = resolve_run(load_preset(preset), *RUN)
     paths = RunPaths.for_run(config.results_dir, config.work_dir, *RUN)
@@ -214,7 +215,7 @@ def test_a_second_training_into_a_held_run_dir_fails_at_once_naming_the_holder(k
 
 def test_a_dead_holders_lock_never_blocks(tmp_path):
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom glam_bench.runlock import run_lock\n"
+        [sys.executable, "-c", "import sys, time\nfrom glam_bench.runtime.runlock import run_lock\n"
          f"with run_lock({str(tmp_path)!r}):\n    print('held', flush=True)\n    time.sleep(60)"],
         stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert holder.stdout.readline().strip() == "held"
@@ -284,7 +285,7 @@ def test_a_report_that_cannot_be_built_exits_non_zero(results, tmp_path, case):
 
 
 def test_the_manifest_is_verified_when_reading_a_cache(results, tmp_path):
-    from glam_bench.cache import write_manifest
+    from glam_bench.pipeline.cache import write_manifest
 
     for record in results.rglob("tests/*.json"):
         record.unlink()  # the committed cache has no evaluation records: the manifest vouches

@@ -23,13 +23,14 @@ from glam_bench.agents.llm_ppo import (
 )
 from glam_bench.agents.monitoring import AUTHORS_MONITORING_PROMPTS, monitoring_prompts
 from glam_bench.agents.symbolic_ppo.learner import SymbolicPPOAgent
-from glam_bench.config import RunConfig, load_preset, load_schema, resolve_run, training_default
+from glam_bench.runtime.config import RunConfig, load_schema, resolve_run, training_default
+from glam_bench.pipeline.preset_checks import load_preset
 from glam_bench.envs import make_vector_env
-from glam_bench.evaluation.test_sets import get_test_set
+from glam_bench.paper.test_sets import get_test_set
 from glam_bench.llm.loading import load_model
 from glam_bench.llm.scoring import CandidateScorer, ScoringConfig, padding_counts
 from glam_bench.report import fidelity
-from glam_bench.vocabulary import ACTION_SPACES, SYNONYM_ACTION_SETS
+from glam_bench.paper.vocabulary import ACTION_SPACES, SYNONYM_ACTION_SETS
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESETS = ROOT / "workflows" / "config"
@@ -77,7 +78,7 @@ def test_every_schema_training_default_is_the_run_config_default():
 
 def test_a_checkpoint_from_before_the_new_keys_still_resumes():
     """Keys absent from a saved config had their default: only a real change restarts a run."""
-    from glam_bench.runs import changed_settings
+    from glam_bench.runtime.runs import changed_settings
 
     current = RunConfig("e", "gflan", 1, "env").to_dict()
     saved = {k: v for k, v in current.items()

@@ -25,16 +25,16 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from glam_bench.agents.llm_ppo import LLMPPOLearner, ppo_update
-from glam_bench.config import (
+from glam_bench.runtime.config import (
     AdapterConfig,
     ConfigError,
     PPOConfig,
-    load_preset,
     resolve_run,
 )
+from glam_bench.pipeline.preset_checks import load_preset
 from glam_bench.llm.sharding import is_sharded
-from glam_bench.runs import RunPaths, changed_settings
-from glam_bench.training import train
+from glam_bench.runtime.runs import RunPaths, changed_settings
+from glam_bench.runtime.training import train
 from tests.test_llm_ppo import _fixed_batch, _free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,7 +86,7 @@ def run_phases(config, state=None):
 
 
 def train_once(config, root):
-    """One update through :func:`glam_bench.training.train`: the checkpoint and logs it writes."""
+    """One update through :func:`glam_bench.runtime.training.train`: the checkpoint and logs it writes."""
     paths = RunPaths.for_run(Path(root) / "results", Path(root) / "work", config.experiment,
                              config.agent, config.seed)
     learner = LLMPPOLearner(config)

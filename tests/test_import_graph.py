@@ -1,11 +1,12 @@
 """glam_bench's modules import each other without cycles (a static check, no import runs).
 
 A cycle works until someone imports the modules in another order, then fails
-with a half-initialised module. The check reads every module's module-level
-imports (those under ``if TYPE_CHECKING:`` excluded: they never run; imports
-inside functions excluded: they run late, on use) and asks for no cycle, both
+with a half-initialised module; one hidden in a function-level import is the
+same two-way dependence, only deferred. The check reads every import statement
+of every module, at module level and inside functions and classes (those under
+``if TYPE_CHECKING:`` excluded: they never run) and asks for no cycle, both
 between modules and between the layers they form: the subpackages
-(``glam_bench.agents``, ``glam_bench.evaluation``, ...) and top-level modules.
+(``glam_bench.agents``, ``glam_bench.runtime``, ...) and top-level modules.
 """
 
 from __future__ import annotations
@@ -30,17 +31,17 @@ def module_files(package: Path = PACKAGE) -> dict[str, Path]:
 
 
 def _runtime_imports(body: list[ast.stmt]):
-    """The import statements of a module body that run when it is imported."""
+    """Every import statement of a module that can run: at import time or later, inside a
+    function or a class. Only those under ``if TYPE_CHECKING:`` are left out: they never run."""
     for node in body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             yield node
-        elif isinstance(node, ast.If):
-            if "TYPE_CHECKING" not in ast.unparse(node.test):
-                yield from _runtime_imports(node.body)
+        elif isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
             yield from _runtime_imports(node.orelse)
-        elif isinstance(node, ast.Try):
-            for block in (node.body, node.orelse, node.finalbody, *(h.body for h in node.handlers)):
-                yield from _runtime_imports(block)
+        else:
+            for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+                for child in getattr(node, field, ()):
+                    yield from _runtime_imports([child])
 
 
 def _imported_names(module: str, path: Path, node: ast.Import | ast.ImportFrom) -> list[str]:
@@ -133,8 +134,13 @@ def test_the_check_sees_imports_and_ignores_type_checking_ones(tmp_path):
         "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg import a\n"
         "def f():\n    from pkg import a\n")
     graph = import_graph(module_files(package))
-    assert graph["pkg.a"] == {"pkg.sub", "pkg.sub.b"} and graph["pkg.sub.b"] == set()
-    assert find_cycle(graph) is None
+    # The function-level import counts: a two-way dependence, only deferred.
+    assert graph["pkg.a"] == {"pkg.sub", "pkg.sub.b"} and graph["pkg.sub.b"] == {"pkg.a"}
+    assert find_cycle(graph) == ["pkg.a", "pkg.sub.b", "pkg.a"]
+    (package / "sub" / "b.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg import a\n")
+    graph = import_graph(module_files(package))
+    assert graph["pkg.sub.b"] == set() and find_cycle(graph) is None
     (package / "sub" / "b.py").write_text("from . import c\n")
     (package / "sub" / "c.py").write_text("import pkg.a\n")
     graph = import_graph(module_files(package))
@@ -150,7 +156,8 @@ def test_checking_a_preset_imports_no_torch():
 
     script = (
         "import sys, yaml\n"
-        "from glam_bench import preset_checks, study\n"
+        "from glam_bench.paper import study\n"
+        "from glam_bench.pipeline import preset_checks\n"
         "for name in ('default', 'paper', 'ci', 'smollm2'):\n"
         "    preset_checks.check_preset(yaml.safe_load(open(f'workflows/config/{name}.yaml')))\n"
         "for spec in study.AGENTS:\n"

@@ -12,9 +12,10 @@ import yaml
 
 from glam_bench.agents.families import schedule
 from glam_bench.agents.llm_ppo import LLMPPOLearner, build_agent
-from glam_bench.config import AdapterConfig, ConfigError, PPOConfig, RunConfig, load_preset, resolve_run
+from glam_bench.runtime.config import AdapterConfig, ConfigError, PPOConfig, RunConfig, resolve_run
+from glam_bench.pipeline.preset_checks import load_preset
 from glam_bench.envs import make_vector_env
-from glam_bench.evaluation.test_sets import get_test_set
+from glam_bench.paper.test_sets import get_test_set
 from glam_bench.llm.adapters import (
     FINGERPRINT_KEY,
     AdapterStateError,
@@ -23,8 +24,8 @@ from glam_bench.llm.adapters import (
     policy_state_dict,
 )
 from glam_bench.llm.heads import LLMPolicy
-from glam_bench.runs import RunPaths, load_checkpoint
-from glam_bench.training import train
+from glam_bench.runtime.runs import RunPaths, load_checkpoint
+from glam_bench.runtime.training import train
 from tests.llm_fixtures import smollm2_models_dir, tiny_models_dir  # noqa: F401 (fixtures)
 from tests.one_step_task import CANDIDATES, one_step_prompts, train_one_step
 

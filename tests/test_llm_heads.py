@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from glam_bench import vocabulary as V
+from glam_bench.paper import vocabulary as V
 from glam_bench.llm.corpus import random_prompts
 from glam_bench.llm.heads import VARIANTS, LLMPolicy, action_head, value_head
 from glam_bench.llm.scoring import PADDING_SCORE, CandidateScorer, ScoringConfig

@@ -22,16 +22,17 @@ from glam_bench.agents.llm_ppo import (
     ppo_update,
     sample_actions,
 )
-from glam_bench.config import PPOConfig, RunConfig, load_preset, resolve_run
+from glam_bench.runtime.config import PPOConfig, RunConfig, resolve_run
+from glam_bench.pipeline.preset_checks import load_preset
 from glam_bench.envs import env_seeds, make_vector_env
-from glam_bench.evaluation.runner import run_episodes
-from glam_bench.evaluation.test_sets import get_test_set
+from glam_bench.rl.episodes import run_episodes
+from glam_bench.paper.test_sets import get_test_set
 from glam_bench.llm.heads import LLMPolicy
 from glam_bench.llm.scoring import ScoringConfig
-from glam_bench.prompts import build_prompt
-from glam_bench.runs import CheckpointError, RunPaths
-from glam_bench.training import train
-from glam_bench.vocabulary import ACTION_SPACES, ACTIONS
+from glam_bench.paper.prompts import build_prompt
+from glam_bench.runtime.runs import CheckpointError, RunPaths
+from glam_bench.runtime.training import train
+from glam_bench.paper.vocabulary import ACTION_SPACES, ACTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from glam_bench import vocabulary as V
+from glam_bench.paper import vocabulary as V
 from glam_bench.llm.corpus import random_prompts
 from glam_bench.llm.naive_scoring import naive_scores
 from glam_bench.llm.batching import TokenCache, length_sorted_chunks, segment_causal_mask

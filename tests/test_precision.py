@@ -9,12 +9,13 @@ import pytest
 import torch
 
 from glam_bench.agents.llm_ppo import PromptBook
-from glam_bench.config import ConfigError, load_preset, resolve_run, study_grid, validate_preset
-from glam_bench.devices import autocast
+from glam_bench.runtime.config import ConfigError, resolve_run, study_grid, validate_preset
+from glam_bench.pipeline.preset_checks import load_preset
+from glam_bench.runtime.devices import autocast
 from glam_bench.envs import env_seeds, make_vector_env
 from glam_bench.llm import tiny
 from glam_bench.llm.heads import LLMPolicy
-from glam_bench.vocabulary import ACTION_SPACES
+from glam_bench.paper.vocabulary import ACTION_SPACES
 
 CPU = torch.device("cpu")
 

@@ -2,7 +2,7 @@
 
 Building a learner or loading a checkpoint must leave the process as it was
 (the flush-denormal mode, the global RNGs); ``glam-bench train`` sets what a
-run needs once (:func:`glam_bench.process.configure_process`), and only a
+run needs once (:func:`glam_bench.runtime.process.configure_process`), and only a
 training resume continues the global RNGs a checkpoint carries.
 """
 
@@ -17,10 +17,10 @@ import torch
 
 from glam_bench.agents.drrn.tokenizer import ensure_tokenizer
 from glam_bench.agents.families import build_learner, flushes_denormals
-from glam_bench.config import RunConfig
-from glam_bench.process import configure_process
-from glam_bench.runs import RunPaths, load_checkpoint, save_checkpoint, seed_everything
-from glam_bench.training import Learner, UpdateResult, train
+from glam_bench.runtime.config import RunConfig
+from glam_bench.runtime.process import configure_process
+from glam_bench.runtime.runs import RunPaths, load_checkpoint, save_checkpoint, seed_everything
+from glam_bench.runtime.training import Learner, UpdateResult, train
 
 LOSSES = ("entropy", "policy_loss", "value_loss", "grad_norm")
 

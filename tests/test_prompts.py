@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from glam_bench import vocabulary as V
+from glam_bench.paper import vocabulary as V
 from glam_bench.llm.corpus import missions_en
-from glam_bench.prompts import (
+from glam_bench.paper.prompts import (
     PromptMemory,
     apply_substitutions,
     build_prompt,

@@ -21,8 +21,8 @@ from glam_bench.report import build, figures, items, plotting
 from glam_bench.report.build import build_report
 from glam_bench.report.data import ReportError, load_report_data
 from glam_bench.report.figures import FIGURES, draw_figure
-from glam_bench.report.paper import FIGURE_LEGEND, paper_value
-from glam_bench.results import ResultFileError
+from glam_bench.report.published import FIGURE_LEGEND, paper_value
+from glam_bench.runtime.results import ResultFileError
 from tests.fixtures_report import (  # noqa: F401  (pytest fixtures, used by name)
     BUILT_ITEMS,
     TEST_RESAMPLES,

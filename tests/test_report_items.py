@@ -1,6 +1,6 @@
 """The report items against the study: a renamed experiment, agent, test or item is refused.
 
-Every report item is declared once in ``glam_bench.study.REPORT_ITEMS`` (name, kind,
+Every report item is declared once in ``glam_bench.paper.study.REPORT_ITEMS`` (name, kind,
 caption) and drawn from its spec in ``glam_bench.report.items``. These tests edit copies
 of the study's tables and show the report layer refusing them with an error that names
 the figure, never building a report that silently lacks it.
@@ -8,15 +8,15 @@ the figure, never building a report that silently lacks it.
 
 from __future__ import annotations
 
-import importlib.util
+import re
+import subprocess
 import sys
 from dataclasses import replace
-from pathlib import Path
 
 import jinja2
 import pytest
 
-from glam_bench import study
+from glam_bench.paper import study
 from glam_bench.errors import GlamBenchError
 from glam_bench.report import figures, items, synthetic
 from glam_bench.report.items import ReportItemError
@@ -42,23 +42,38 @@ def test_the_study_as_declared_passes():
 def test_a_renamed_experiment_is_refused_naming_the_figure():
     experiments, agents = _rename_experiment("distractors-4", "distractors-04")
     with pytest.raises(ReportItemError, match=r"'q1_distractors' draws from experiment "
-                       r"'distractors-4', which glam_bench.study does not declare.*rename it"):
+                       r"'distractors-4', which glam_bench.paper.study does not declare.*rename it"):
         items.check_items(experiments, agents)
 
 
-def test_a_renamed_experiment_in_the_study_module_fails_the_import(monkeypatch):
-    # What a user editing study.py sees: items.py refuses to load (the Snakefile loads it
-    # the same way, so the pipeline refuses too).
-    experiments, agents = _rename_experiment("size-xl", "size-xxl")
-    monkeypatch.setattr(study, "EXPERIMENTS_BY_NAME", experiments)
-    monkeypatch.setattr(study, "AGENTS_BY_NAME", agents)
-    path = Path(items.__file__)
-    spec = importlib.util.spec_from_file_location("glam_bench_report_items_renamed", path)
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, module)
-    # The fresh module has its own ReportItemError class: match its base.
-    with pytest.raises(GlamBenchError, match=r"'appendix_model_size'.*'size-xl'"):
-        spec.loader.exec_module(module)
+RENAME_THEN_IMPORT_ITEMS = """
+from dataclasses import replace
+from glam_bench.paper import study
+study.EXPERIMENTS_BY_NAME = {("size-xxl" if n == "size-xl" else n): (replace(s, name="size-xxl")
+                             if n == "size-xl" else s) for n, s in study.EXPERIMENTS_BY_NAME.items()}
+study.AGENTS_BY_NAME = {n: replace(a, experiments=tuple("size-xxl" if e == "size-xl" else e
+                                                        for e in a.experiments))
+                        for n, a in study.AGENTS_BY_NAME.items()}
+import glam_bench.report.items
+"""
+
+
+def test_a_renamed_experiment_in_the_study_module_fails_the_import():
+    # What a user editing study.py sees: items.py refuses to load, in a fresh interpreter as
+    # the Snakefile imports it, so the pipeline refuses too.
+    done = subprocess.run([sys.executable, "-c", RENAME_THEN_IMPORT_ITEMS],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert re.search(r"ReportItemError: .*'appendix_model_size'.*'size-xl'", done.stderr), done.stderr
+
+
+def test_report_items_import_without_matplotlib_or_pandas():
+    # The Snakefile imports the items at every start: they must stay plain data.
+    probe = ("import sys, glam_bench.report.items; "
+             "print(sorted(m for m in ('matplotlib', 'pandas', 'torch') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 def test_a_renamed_agent_is_refused_naming_the_figure():

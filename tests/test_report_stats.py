@@ -10,7 +10,7 @@ import pytest
 from scipy.stats import norm
 
 from glam_bench.report import items, stats
-from glam_bench.report.paper import load_paper_reference, paper_value, paper_values
+from glam_bench.report.published import load_paper_reference, paper_value, paper_values
 from glam_bench.report.tables import latex_escape
 
 

@@ -12,7 +12,7 @@ import torch
 
 from glam_bench.agents.base import to_env_actions
 from glam_bench.agents.families import schedule
-from glam_bench.evaluation.runner import Episode
+from glam_bench.rl.episodes import Episode
 from glam_bench.rl.ppo import ppo_losses
 from glam_bench.rl.rewards import scale_rewards
 from glam_bench.rl.stats import EpisodeWindow, update_row
@@ -84,7 +84,8 @@ def test_scale_rewards_multiplies_positive_rewards_by_the_scale():
 
 
 def test_paper_presets_scale_rewards_by_twenty():
-    from glam_bench.config import load_preset, resolve_run
+    from glam_bench.runtime.config import resolve_run
+    from glam_bench.pipeline.preset_checks import load_preset
 
     for preset_name in ("default", "ci"):
         preset = load_preset(ROOT / "workflows" / "config" / f"{preset_name}.yaml")
@@ -95,7 +96,8 @@ def test_paper_presets_scale_rewards_by_twenty():
 def test_the_llm_learner_trains_on_twenty_times_the_env_reward(tmp_path, monkeypatch):
     """Every env pays 0.5 at every step; the rewards GAE sees must be 10."""
     import glam_bench.agents.llm_ppo as llm_ppo
-    from glam_bench.config import load_preset, resolve_run
+    from glam_bench.runtime.config import resolve_run
+    from glam_bench.pipeline.preset_checks import load_preset
 
     preset = load_preset(ROOT / "workflows" / "config" / "ci.yaml")
     config = dataclasses.replace(resolve_run(preset, "mixed", "gflan", 1),
@@ -172,9 +174,10 @@ def test_train_log_row_summarises_the_update_and_falls_back_to_the_last_num_envs
 
 def test_train_writes_the_hand_computed_rows(tmp_path):
     """train() feeds the learner's episodes through the window into train_log.csv."""
-    from glam_bench.config import load_preset, resolve_run
-    from glam_bench.runs import RunPaths
-    from glam_bench.training import Learner, UpdateResult, train
+    from glam_bench.runtime.config import resolve_run
+    from glam_bench.pipeline.preset_checks import load_preset
+    from glam_bench.runtime.runs import RunPaths
+    from glam_bench.runtime.training import Learner, UpdateResult, train
 
     batches = [[episode(0.5, 10), episode(0.0, 64)], [episode(0.9, 5)]]
 

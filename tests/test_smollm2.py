@@ -19,15 +19,16 @@ from glam_bench import cli
 from glam_bench.agents.base import to_env_actions
 from glam_bench.agents.families import schedule
 from glam_bench.agents.llm_ppo import PromptBook
-from glam_bench.config import load_preset, resolve_run, study_grid
+from glam_bench.runtime.config import resolve_run, study_grid
+from glam_bench.pipeline.preset_checks import load_preset
 from glam_bench.envs import env_seeds, make_vector_env
 from glam_bench.llm import framing, gguf_wheel, registry
 from glam_bench.llm.heads import LLMPolicy
 from glam_bench.llm.loading import ModelNotAvailableError, load_model
 from glam_bench.llm.naive_scoring import naive_scores
 from glam_bench.llm.scoring import CandidateScorer, ScoringConfig
-from glam_bench.prompts import build_prompt
-from glam_bench.vocabulary import ACTIONS
+from glam_bench.paper.prompts import build_prompt
+from glam_bench.paper.vocabulary import ACTIONS
 from tests.llm_fixtures import smollm2, smollm2_models_dir, smollm2_twin, tiny_models_dir, tiny_t5  # noqa: F401
 
 

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from glam_bench.cli import main
-from glam_bench.config import RunConfig
-from glam_bench.status import collect_status
+from glam_bench.runtime.config import RunConfig
+from glam_bench.tools.status import collect_status
 
 
 def make_run(folder, frames_logged, durations, done=False):
@@ -46,7 +46,7 @@ def test_tensorboard_mirrors_the_train_log_rows(tmp_path):
     pytest.importorskip("tensorboard")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    from glam_bench.tensorboard_log import TensorBoardRows
+    from glam_bench.runtime.tensorboard_log import TensorBoardRows
 
     board = TensorBoardRows(tmp_path)
     board.add({"experiment": "mixed", "frames": 128, "success_rate": 0.25, "return_mean": float("nan")})

@@ -2,7 +2,7 @@
 
 Issue 14: the experiment grid used to be copied into presets, report items and the
 synthetic set, so a renamed experiment silently dropped the figures drawing it.
-Now the grid is declared once (``glam_bench/study.py``) and every report item is
+Now the grid is declared once (``glam_bench/paper/study.py``) and every report item is
 checked against it when the Snakefile loads, so a rename that leaves a figure
 pointing at the old name stops the pipeline before any job, and says which figure.
 """

@@ -10,12 +10,12 @@ import pytest
 import torch
 
 from glam_bench.agents.symbolic_ppo.learner import SymbolicPPOAgent, build_agent, build_learner
-from glam_bench.config import ConfigError, RunConfig
+from glam_bench.runtime.config import ConfigError, RunConfig
 from glam_bench.envs import env_seeds, make_vector_env
-from glam_bench.evaluation.runner import run_episodes
-from glam_bench.evaluation.test_sets import get_test_set
-from glam_bench.runs import CheckpointError, RunPaths
-from glam_bench.training import train
+from glam_bench.rl.episodes import run_episodes
+from glam_bench.paper.test_sets import get_test_set
+from glam_bench.runtime.runs import CheckpointError, RunPaths
+from glam_bench.runtime.training import train
 from tests.test_drrn_training import (
     TEST_EPISODES,
     TIMING_COLUMNS,

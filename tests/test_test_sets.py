@@ -4,8 +4,8 @@ import pytest
 
 from glam_bench.agents.llm_ppo import PromptBook
 from glam_bench.envs import make_env
-from glam_bench.evaluation.test_sets import TEST_SETS, UnknownTestSetError, get_test_set
-from glam_bench.vocabulary import ACTIONS
+from glam_bench.paper.test_sets import TEST_SETS, UnknownTestSetError, get_test_set
+from glam_bench.paper.vocabulary import ACTIONS
 
 
 def real_prompt(test_name: str, env_id: str = "BabyAI-Text-GoToLocal-v0", seed: int = 3) -> str:
@@ -36,7 +36,7 @@ def test_invented_words_rewrite_goal_and_observations_but_not_the_header():
 
 
 def test_the_paper_example_go_to_the_red_ball():
-    from glam_bench.prompts import apply_substitutions, build_prompt
+    from glam_bench.paper.prompts import apply_substitutions, build_prompt
 
     prompt = build_prompt("go to the red ball", [["You see a red ball 2 steps forward"]], [], ACTIONS)
     changed = apply_substitutions(prompt, get_test_set("invented_words").substitutions)
@@ -103,7 +103,7 @@ def test_unknown_test_set_lists_the_valid_ones():
 
 # --- Every test set, exactly as the reference types it (§D.2–§D.4). -----------------
 # The tables below are typed from shared/reference/glam_reference.md, not read from
-# glam_bench.vocabulary: a test set whose dictionary, level, language or scored names drift
+# glam_bench.paper.vocabulary: a test set whose dictionary, level, language or scored names drift
 # from the reference fails here. Dictionaries are lists of (old, new) pairs because their
 # order matters (§D.4: French 'gris' is applied after 'rouge' ... and rewrites "grise").
 

@@ -24,10 +24,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from glam_bench.cache import CacheError, refresh_cache, verify_manifest, write_manifest
-from glam_bench import study
-from glam_bench.config import study_grid
-from glam_bench.study import LLM_AGENTS, REFERENCE_AGENTS
+from glam_bench.pipeline.cache import CacheError, refresh_cache, verify_manifest, write_manifest
+from glam_bench.paper import study
+from glam_bench.runtime.config import study_grid
+from glam_bench.paper.study import LLM_AGENTS, REFERENCE_AGENTS
 from glam_bench.report import items as report_items
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""Agents: one family module per kind of agent, found through :mod:`glam_bench.study`.
+"""Agents: one family module per kind of agent, found through :mod:`glam_bench.paper.study`.
 
 The agent classes are imported on first use (:mod:`glam_bench.lazy`): the settings
 modules of the families (``glam_bench.agents.drrn.config``, ...) must import without
@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from glam_bench.agents.families import UnknownAgentError, build_agent
-from glam_bench.config import RunConfig
-from glam_bench.evaluation.test_sets import get_test_set
+from glam_bench.runtime.config import RunConfig
+from glam_bench.paper.test_sets import get_test_set
 from glam_bench.lazy import lazy_exports
 
 #: Agents that act with neither a training run nor a model (random, bot): ``glam-bench play``
 #: and the protocol measurements build them by name alone.
-from glam_bench.study import MODEL_FREE_AGENTS
+from glam_bench.paper.study import MODEL_FREE_AGENTS
 
 if TYPE_CHECKING:
     from gymnasium.vector import VectorEnv

@@ -9,11 +9,11 @@ import numpy as np
 from gymnasium.vector import VectorEnv
 
 from glam_bench.agents.base import Agent
-from glam_bench.study import AGENTS_BY_NAME
+from glam_bench.paper.study import AGENTS_BY_NAME
 
 if TYPE_CHECKING:
-    from glam_bench.config import RunConfig
-    from glam_bench.evaluation.test_sets import TestSet
+    from glam_bench.runtime.config import RunConfig
+    from glam_bench.paper.test_sets import TestSet
 
 
 class BotAgent(Agent):

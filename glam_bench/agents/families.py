@@ -1,6 +1,6 @@
-"""Agent names -> the module that trains and builds them, read from :mod:`glam_bench.study`.
+"""Agent names -> the module that trains and builds them, read from :mod:`glam_bench.paper.study`.
 
-Each agent's :class:`~glam_bench.study.AgentSpec` names its family module, which
+Each agent's :class:`~glam_bench.paper.study.AgentSpec` names its family module, which
 offers ``build_agent(config, learner_state, vector_env, test_set, seed) -> Agent``
 and, for trained agents, ``build_learner(config) -> Learner``. A family module
 may also declare:
@@ -8,7 +8,7 @@ may also declare:
 * ``schedule(config) -> Schedule``: the run's updates, when they are not env
   frames (behavioural cloning counts optimizer steps);
 * ``FLUSH_DENORMAL = True``: its training process flushes denormal floats to
-  zero (:func:`glam_bench.process.configure_process`).
+  zero (:func:`glam_bench.runtime.process.configure_process`).
 
 Reference agents (zero-shot, random, bot) have no training run.
 """
@@ -20,15 +20,15 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from glam_bench.errors import GlamBenchError
-from glam_bench.study import AGENT_NAMES, AGENTS_BY_NAME, AgentSpec
+from glam_bench.paper.study import AGENT_NAMES, AGENTS_BY_NAME, AgentSpec
 
 if TYPE_CHECKING:
     from gymnasium.vector import VectorEnv
 
     from glam_bench.agents.base import Agent
-    from glam_bench.config import RunConfig
-    from glam_bench.evaluation.test_sets import TestSet
-    from glam_bench.training import Learner, Schedule
+    from glam_bench.runtime.config import RunConfig
+    from glam_bench.paper.test_sets import TestSet
+    from glam_bench.runtime.training import Learner, Schedule
 
 #: Every agent of the study, in its order.
 ALL_AGENTS: tuple[str, ...] = AGENT_NAMES
@@ -75,10 +75,10 @@ def build_agent(config: RunConfig, learner_state: dict | None, vector_env: Vecto
 def schedule(config: RunConfig) -> Schedule:
     """How many updates a run of ``config`` trains, and the frames each counts.
 
-    What the learner of the run says (:meth:`glam_bench.training.Learner.schedule`),
+    What the learner of the run says (:meth:`glam_bench.runtime.training.Learner.schedule`),
     found without building it: ``glam-bench status`` reads it from ``run.json``.
     """
-    from glam_bench.training import frame_schedule
+    from glam_bench.runtime.training import frame_schedule
 
     return getattr(family(config.agent), "schedule", frame_schedule)(config)
 

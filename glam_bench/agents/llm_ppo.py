@@ -34,7 +34,7 @@ The run's ``data_parallel`` key picks the engine:
   checkpoints are gathered to the single-process format on rank 0.
 
 Both are tested equal to one process with two gloo processes on the CPU. Forward
-passes run in the run's ``precision`` (:mod:`glam_bench.devices`): ``fp32``,
+passes run in the run's ``precision`` (:mod:`glam_bench.runtime.devices`): ``fp32``,
 the paper's, unless a preset opts into ``tf32`` or ``bf16``.
 """
 
@@ -54,11 +54,11 @@ from torch.nn.parallel import DistributedDataParallel
 
 from glam_bench.agents.base import Agent, to_env_actions
 from glam_bench.agents.monitoring import monitoring_prompts
-from glam_bench.config import ConfigError, PPOConfig, RunConfig
-from glam_bench.devices import autocast, resolve_device
+from glam_bench.runtime.config import ConfigError, PPOConfig, RunConfig
+from glam_bench.runtime.devices import autocast, resolve_device
 from glam_bench.envs import env_seeds, make_vector_env
-from glam_bench.evaluation.runner import EpisodeTracker
-from glam_bench.evaluation.test_sets import TestSet
+from glam_bench.rl.episodes import EpisodeTracker
+from glam_bench.paper.test_sets import TestSet
 from glam_bench.llm.adapters import (
     adapter_dropout,
     load_policy_state_dict,
@@ -72,13 +72,13 @@ from glam_bench.llm.sharding import (
     load_full_optimizer_state_dict,
     shard_policy,
 )
-from glam_bench.prompts import PromptMemory, apply_substitutions
+from glam_bench.paper.prompts import PromptMemory, apply_substitutions
 from glam_bench.rl.gae import compute_gae
 from glam_bench.rl.ppo import ppo_losses
 from glam_bench.rl.rewards import scale_rewards
-from glam_bench.study import BC_AGENTS
-from glam_bench.training import Learner, UpdateResult, frame_schedule
-from glam_bench.vocabulary import ACTION_SPACES
+from glam_bench.paper.study import BC_AGENTS
+from glam_bench.runtime.training import Learner, UpdateResult, frame_schedule
+from glam_bench.paper.vocabulary import ACTION_SPACES
 
 # --- Prompts of many envs ---------------------------------------------------------
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from glam_bench.prompts import build_prompt
+from glam_bench.paper.prompts import build_prompt
 
 #: (goal, observation sentences, the action a competent agent takes)
 MONITORING_SITUATIONS: tuple[tuple[str, tuple[str, ...], str], ...] = (

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from glam_bench.agents.base import Agent, to_env_actions
-from glam_bench.study import AGENTS_BY_NAME
-from glam_bench.vocabulary import ACTION_SPACES
+from glam_bench.paper.study import AGENTS_BY_NAME
+from glam_bench.paper.vocabulary import ACTION_SPACES
 
 if TYPE_CHECKING:
     from gymnasium.vector import VectorEnv
 
-    from glam_bench.config import RunConfig
-    from glam_bench.evaluation.test_sets import TestSet
+    from glam_bench.runtime.config import RunConfig
+    from glam_bench.paper.test_sets import TestSet
 
 
 class RandomAgent(Agent):

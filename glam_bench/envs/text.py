@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from glam_bench.vocabulary import (
+from glam_bench.paper.vocabulary import (
     COLOURS_EN,
     COLOURS_FR,
     DOOR_STATES_EN,

@@ -1,8 +1,9 @@
-"""Episodes and test sets: what agents, training and evaluation all count with.
+"""Evaluating trained and reference agents: the commands above the agents and the runtime.
 
-:mod:`~glam_bench.evaluation.runner` turns vector-env steps into episodes and
-plays test episodes; :mod:`~glam_bench.evaluation.test_sets` declares the
-generalisation tests. Both sit below the agents and import none of them; the
-command that evaluates a run's agent is :mod:`glam_bench.evaluate`, beside
-:mod:`glam_bench.training`.
+- ``evaluate``: one run on one test set, a tidy per-episode CSV (§D.1).
+- ``protocol_effect``: how much the test protocol (counting, task sampling) moves a success rate.
+
+What they count with sits lower, where agents and training read it too: the
+episode runner (:mod:`glam_bench.rl.episodes`) and the test sets of Q2/Q3
+(:mod:`glam_bench.paper.test_sets`).
 """

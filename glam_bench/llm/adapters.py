@@ -26,7 +26,7 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
-from glam_bench.config import AdapterConfig, ConfigError
+from glam_bench.runtime.config import AdapterConfig, ConfigError
 from glam_bench.errors import GlamBenchError
 from glam_bench.llm.sharding import full_state_dict, is_sharded, load_full_state_dict
 

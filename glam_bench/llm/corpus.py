@@ -19,8 +19,7 @@ import itertools
 import random
 from collections.abc import Iterator
 
-from glam_bench import prompts, vocabulary as V
-
+from glam_bench.paper import prompts, vocabulary as V
 DISTANCES = range(1, 7)
 
 

@@ -39,11 +39,11 @@ import torch
 import torch.utils.checkpoint
 from torch import nn
 
-from glam_bench.config import AdapterConfig
+from glam_bench.runtime.config import AdapterConfig
 from glam_bench.llm.adapters import apply_adapter
 from glam_bench.llm.loading import load_model
 from glam_bench.llm.scoring import PADDING_SCORE, CandidateScorer, ScoringConfig
-from glam_bench.study import AGENTS, LLM_PPO_FAMILY, LLMInit
+from glam_bench.paper.study import AGENTS, LLM_PPO_FAMILY, LLMInit
 
 
 def mlp_head(d_in: int, d_out: int, hidden: int = 1024) -> nn.Sequential:
@@ -64,7 +64,7 @@ def action_head(d_model: int, n_actions: int, hidden: int = 1024) -> nn.Sequenti
 
 
 #: How each agent of the LLM PPO family initialises and uses the LLM (§B.4): the study's
-#: :class:`~glam_bench.study.LLMInit` of gflan, aflan, npae, npa, npe and zero-shot.
+#: :class:`~glam_bench.paper.study.LLMInit` of gflan, aflan, npae, npa, npe and zero-shot.
 VARIANTS: dict[str, LLMInit] = {a.name: a.llm for a in AGENTS
                                 if a.family == LLM_PPO_FAMILY and a.llm is not None}
 

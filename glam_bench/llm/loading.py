@@ -270,3 +270,14 @@ def _weight_files(path: Path) -> list[Path]:
                 shards = sorted(set(json.load(f)["weight_map"].values()))
             return [path / s for s in shards]
     raise ModelNotAvailableError(f"no weight file in {path}")
+
+
+def is_present(name: str, models_dir: str | os.PathLike) -> bool:
+    """True when the model can be loaded now without building or downloading (built-ins: when built)."""
+    if registry.MODELS.get(name) and registry.MODELS[name].source == "built-in":
+        return (Path(models_dir) / name / "config.json").exists()
+    try:
+        resolve_model_path(name, models_dir)
+    except ModelNotAvailableError:
+        return False
+    return True

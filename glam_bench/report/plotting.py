@@ -22,8 +22,8 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
 from glam_bench.report import stats
-from glam_bench.report.paper import FIGURE_LEGEND, SECONDARY_LEGEND
-from glam_bench.results import atomic_open
+from glam_bench.report.published import FIGURE_LEGEND, SECONDARY_LEGEND
+from glam_bench.runtime.results import atomic_open
 
 #: Resolution of the PNG files; the PDF is vector.
 PNG_DPI = 150

@@ -1,6 +1,6 @@
 """Table 2 of the paper (example prompts, §B.1), rendered by the suite's own prompt builder.
 
-Each row sets the paper's text beside what :func:`glam_bench.prompts.build_prompt`
+Each row sets the paper's text beside what :func:`glam_bench.paper.prompts.build_prompt`
 and the suite's envs produce: first the paper's full example rebuilt from its
 own observations and actions (the two must be identical, character for
 character), then prompts the suite writes while playing (the BabyAI bot acting,
@@ -17,11 +17,11 @@ import pandas as pd
 
 from glam_bench.agents import make_reference_agent
 from glam_bench.envs import env_seeds, make_vector_env
-from glam_bench.prompts import PromptMemory, build_prompt
+from glam_bench.paper.prompts import PromptMemory, build_prompt
 from glam_bench.report.items import PROMPT_TABLE
 from glam_bench.report.tables import latex_escape
-from glam_bench.results import atomic_open
-from glam_bench.vocabulary import ACTIONS
+from glam_bench.runtime.results import atomic_open
+from glam_bench.paper.vocabulary import ACTIONS
 
 #: The paper's full example (§B.1: 3 observations, 2 past actions), as the authors' code writes it.
 PAPER_EXAMPLE = (
@@ -117,7 +117,7 @@ def _visible(text: str) -> str:
 
 
 def to_markdown(table: pd.DataFrame) -> str:
-    lines = ["| Example | The paper's text | Ours (glam_bench.prompts, envs) | Identical |",
+    lines = ["| Example | The paper's text | Ours (glam_bench.paper.prompts, envs) | Identical |",
              "|---|---|---|---|"]
     for row in table.itertuples(index=False):
         cells = [row.example, f"`{_visible(row.paper)}`", f"`{_visible(row.ours)}`",

@@ -4,7 +4,7 @@ Two families live here. The paper's own (§D.1, §E.5, §G): success = return > 
 a per-seed success rate, mean ± 2.576·sd/√n across seeds, rolling-mean curves
 and sample efficiency. And one addition beyond the paper: the interquartile
 mean (IQM) with a stratified bootstrap interval, which stays honest when seeds
-are few. Functions take tidy frames in the schemas of ``glam_bench.results``.
+are few. Functions take tidy frames in the schemas of ``glam_bench.runtime.results``.
 """
 
 from __future__ import annotations

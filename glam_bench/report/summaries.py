@@ -13,7 +13,7 @@ import pandas as pd
 
 from glam_bench.report import items, stats
 from glam_bench.report.data import ReportData
-from glam_bench.results import atomic_open
+from glam_bench.runtime.results import atomic_open
 
 #: Columns of ``summary_curves.csv``.
 CURVE_COLUMNS = ["item", "experiment", "agent", "frames", "mean", "std", "n_runs"]

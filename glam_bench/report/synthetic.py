@@ -4,7 +4,7 @@ The numbers are invented but shaped like the paper's (test success rates near
 the published ones of §E.3, saturating learning curves), so a synthetic report
 looks like a real one and exercises every figure. Nothing here is evidence.
 
-Which runs exist comes from :mod:`glam_bench.study` (experiments, their agents and
+Which runs exist comes from :mod:`glam_bench.paper.study` (experiments, their agents and
 tests, model labels and sizes); only the invented numbers and the order they are
 drawn in live here. An experiment or agent these tables do not list gets documented
 defaults (factor 1, plateau ``_DEFAULT_PLATEAU``), so none vanishes from the set;
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from glam_bench import study
+from glam_bench.paper import study
 from glam_bench.report.items import (
     GENERALISATION_AGENTS,
     GENERALISATION_FIGURE,
@@ -29,8 +29,8 @@ from glam_bench.report.items import (
     POLICY_EVOLUTION,
     ReportItemError,
 )
-from glam_bench.report.paper import paper_value
-from glam_bench.results import (
+from glam_bench.report.published import paper_value
+from glam_bench.runtime.results import (
     EPISODE_COLUMNS,
     POLICY_LOG_COLUMNS,
     TRAIN_LOG_COLUMNS,
@@ -158,7 +158,7 @@ def check_synthetic() -> None:
     for table, names in stale.items():
         if names:
             raise ReportItemError(
-                f"synthetic results: {table} names {names}, which glam_bench.study does not "
+                f"synthetic results: {table} names {names}, which glam_bench.paper.study does not "
                 f"declare (as a default experiment, or an agent of it); rename them in "
                 "glam_bench/report/synthetic.py to the study's names")
 

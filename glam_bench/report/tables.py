@@ -16,8 +16,8 @@ import pandas as pd
 
 from glam_bench.report import fidelity, items, stats
 from glam_bench.report.data import ReportData
-from glam_bench.report.paper import paper_values
-from glam_bench.results import atomic_open
+from glam_bench.report.published import paper_values
+from glam_bench.runtime.results import atomic_open
 
 #: The paper values of the table are those of the generalisation figure.
 ITEM = items.GENERALISATION_FIGURE

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from glam_bench.evaluation.runner import Episode
+from glam_bench.rl.episodes import Episode
 
 
 class EpisodeWindow:

@@ -33,13 +33,13 @@ import torch
 from glam_bench.agents import make_reference_agent
 from glam_bench.agents.llm_ppo import LLMAgent, PromptBook
 from glam_bench.envs import env_seeds, make_vector_env
-from glam_bench.evaluation.runner import run_episodes
-from glam_bench.evaluation.test_sets import get_test_set
+from glam_bench.rl.episodes import run_episodes
+from glam_bench.paper.test_sets import get_test_set
 from glam_bench.llm.heads import LLMPolicy
 from glam_bench.llm.scoring import CandidateScorer, ScoringConfig
 from glam_bench.llm.loading import load_model
 from glam_bench.report.stats import mean_ci99
-from glam_bench.vocabulary import ACTIONS
+from glam_bench.paper.vocabulary import ACTIONS
 
 
 def measure(env: str, episodes: int, num_envs: int, candidate_space: str, chat_template: bool,

@@ -21,7 +21,7 @@ import pytest
 
 from glam_bench.agents.drrn.learner import build_learner as build_drrn
 from glam_bench.agents.symbolic_ppo.learner import build_learner as build_symbolic_ppo
-from glam_bench.config import RunConfig
+from glam_bench.runtime.config import RunConfig
 from glam_bench.envs import env_seeds, make_vector_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.benchmark(group="baselines")]

@@ -43,11 +43,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from glam_bench.config import AdapterConfig, PPOConfig
+from glam_bench.runtime.config import AdapterConfig, PPOConfig
 from glam_bench.llm.adapters import apply_adapter
 from glam_bench.llm.heads import LLMPolicy
 from glam_bench.llm.loading import load_model
-from glam_bench.results import atomic_open
+from glam_bench.runtime.results import atomic_open
 from tests.one_step_task import train_one_step
 from tests.llm_fixtures import smollm2_models_dir  # noqa: F401 (fixture)
 

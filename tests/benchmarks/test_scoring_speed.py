@@ -27,7 +27,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from glam_bench import vocabulary as V
+from glam_bench.paper import vocabulary as V
 from glam_bench.llm import tiny
 from glam_bench.llm.corpus import random_prompts
 from glam_bench.llm.scoring import CandidateScorer

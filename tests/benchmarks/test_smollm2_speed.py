@@ -28,9 +28,9 @@ import statistics
 import pytest
 import torch
 
-from glam_bench.config import AdapterConfig
+from glam_bench.runtime.config import AdapterConfig
 from glam_bench.llm.heads import LLMPolicy
-from glam_bench.vocabulary import ACTIONS
+from glam_bench.paper.vocabulary import ACTIONS
 from tests.benchmarks.timing import per_call_seconds
 from tests.llm_fixtures import smollm2_models_dir, tiny_models_dir  # noqa: F401  (fixtures)
 from tests.test_smollm2 import env_prompts

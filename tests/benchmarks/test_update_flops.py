@@ -30,9 +30,9 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from glam_bench import vocabulary as V
+from glam_bench.paper import vocabulary as V
 from glam_bench.agents.llm_ppo import PromptBook, RolloutBatch, ppo_update
-from glam_bench.config import PPOConfig
+from glam_bench.runtime.config import PPOConfig
 from glam_bench.envs import env_seeds, make_vector_env
 from glam_bench.llm import tiny
 from glam_bench.llm.heads import LLMPolicy

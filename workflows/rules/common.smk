@@ -4,7 +4,6 @@
 # .smk files.
 
 import hashlib
-import importlib.util
 import json
 import os
 import re
@@ -15,29 +14,14 @@ from pathlib import Path
 
 import yaml
 
-from glam_bench.cache import CacheError, cached_files, load_manifest, verify_manifest
-from glam_bench import study
-from glam_bench.config import ConfigError, resolve_run, study_grid
-from glam_bench.evaluation.test_sets import TEST_SETS
-from glam_bench.preset_checks import check_device, check_preset, run_devices
+from glam_bench.pipeline.cache import CacheError, cached_files, load_manifest, verify_manifest
+from glam_bench.paper import study
+from glam_bench.runtime.config import ConfigError, resolve_run, study_grid
+from glam_bench.paper.test_sets import TEST_SETS
+from glam_bench.pipeline.preset_checks import check_device, check_preset, run_devices
 
 
-def _load_report_items():
-    """glam_bench.report.items without glam_bench.report's package import (matplotlib, pandas:
-    ~2 s that every Snakemake start, and every SLURM job step, would pay)."""
-    import glam_bench
-
-    path = Path(glam_bench.__file__).parent / "report" / "items.py"
-    spec = importlib.util.spec_from_file_location("glam_bench_report_items_for_snakemake", path)
-    if spec is None or not path.is_file():
-        return importlib.import_module("glam_bench.report.items")
-    items = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = items  # dataclasses look their module up while being defined
-    spec.loader.exec_module(items)
-    return items
-
-
-ITEMS = _load_report_items()
+from glam_bench.report import items as ITEMS  # plain data: no matplotlib, no pandas
 FIGURE_ITEMS = tuple(ITEMS.FIGURE_ITEMS)
 TABLE_ITEMS = tuple(ITEMS.TABLE_ITEMS)
 SUMMARY_FILES = tuple(ITEMS.SUMMARY_FILES)
@@ -74,7 +58,7 @@ def check_grid(preset):
 
 def check_before_jobs(preset, local):
     """Everything checkable before the DAG runs, each error naming its key: the grid (above),
-    then glam_bench.preset_checks (agent keys, env and model names, learner settings such as
+    then glam_bench.pipeline.preset_checks (agent keys, env and model names, learner settings such as
     recurrence | frames_per_env, a safe preset name), and the device when jobs run on this
     machine (cluster jobs find their GPUs on the nodes)."""
     check_grid(preset)
@@ -111,7 +95,7 @@ EVAL_TASK_SAMPLING = config["evaluation"].get("task_sampling")
 EVAL_PROTOCOL = f"--counting {EVAL_COUNTING}" + (
     f" --task-sampling {EVAL_TASK_SAMPLING}" if EVAL_TASK_SAMPLING else "")
 SEEDS = [int(s) for s in config["seeds"]]
-#: The experiments this preset runs (glam_bench.study, narrowed by the preset's subsets).
+#: The experiments this preset runs (glam_bench.paper.study, narrowed by the preset's subsets).
 try:
     EXPERIMENTS = study_grid(config)
 except ConfigError as error:
@@ -130,7 +114,7 @@ TEST_WILDCARDS = os.path.join("{experiment}", "{agent}", "seed-{seed}", "{test}"
 
 # --- the grid -------------------------------------------------------------------------------
 
-#: The agents of each kind (glam_bench.study.AGENT_KINDS); each kind has its training rule.
+#: The agents of each kind (glam_bench.paper.study.AGENT_KINDS); each kind has its training rule.
 AGENTS_OF_KIND = {kind: tuple(a.name for a in study.AGENTS if a.kind == kind)
                   for kind in study.AGENT_KINDS}
 #: Agents acting through an LLM (evaluate_llm, a GPU on clusters), and the others.
@@ -284,7 +268,7 @@ def table_files(item):
 
 SUMMARY_PATHS = [os.path.join(FIGURES, name) for name in SUMMARY_FILES]
 
-#: The report's captions, declared in glam_bench.study and written here as the .rst files
+#: The report's captions, declared in glam_bench.paper.study and written here as the .rst files
 #: Snakemake's report(caption=...) reads (their Jinja is rendered by `snakemake --report`).
 CAPTIONS = os.path.abspath(os.path.join(WORK, "report-captions"))
 

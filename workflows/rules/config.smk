@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-from glam_bench.preset_checks import load_yaml_strict
+from glam_bench.pipeline.preset_checks import load_yaml_strict
 
 #: The preset the Snakefile embeds when no --configfile is given.
 DEFAULT_PRESET = "workflows/config/default.yaml"

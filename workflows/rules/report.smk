@@ -10,7 +10,7 @@
 #         (everything, one job) and fig_<item> (one item) always read the cache; `all` reads it
 #         when use_cached_results is true.
 #
-# Each figure and table is one item of glam_bench.study.REPORT_ITEMS, its caption written from
+# Each figure and table is one item of glam_bench.paper.study.REPORT_ITEMS, its caption written from
 # there (caption_file, common.smk). Both sources write the same files into figures_dir;
 # ruleorder picks the producer for a file that is asked for by name (the fresh one, or the
 # cached one with use_cached_results), and a rule asked for by name (figures, fig_<item>) is

@@ -6,7 +6,7 @@
 # the outputs of a job before rerunning it and after it fails, and a run resumed from its
 # checkpoint (killed, SLURM time limit, --retries) must keep the log rows it already wrote.
 #
-# One rule per agent kind of glam_bench.study (the same job, so the cluster profile can give
+# One rule per agent kind of glam_bench.paper.study (the same job, so the cluster profile can give
 # each kind its own resources: workflows/profiles/slurm/config.yaml):
 #   train_llm           PPO fine-tuning of an LLM agent (GFlan-T5, AFlan, NPAE, NPA, NPE); GPU
 #                       on clusters, data-parallel over the job's GPUs with torchrun when it

@@ -19,16 +19,16 @@ if TYPE_CHECKING:
 
     from glam_bench.agents.llm_ppo import LLMAgent
     from glam_bench.agents.bc.learner import BCLearner
-    from glam_bench.config import RunConfig
-    from glam_bench.evaluation.test_sets import TestSet
-    from glam_bench.training import Schedule
+    from glam_bench.runtime.config import RunConfig
+    from glam_bench.paper.test_sets import TestSet
+    from glam_bench.runtime.training import Schedule
 
 
 def schedule(config: RunConfig) -> Schedule:
     """A BC run's updates: its optimizer steps in chunks of ``bc.gradient_steps_per_update``, each
     counting the training transitions it consumes (§C; ``settings``)."""
     from glam_bench.agents.bc.settings import from_run_config
-    from glam_bench.training import Schedule
+    from glam_bench.runtime.training import Schedule
 
     settings = from_run_config(config)
     return Schedule(settings.num_updates, settings.transitions_per_update)

@@ -13,8 +13,8 @@ from __future__ import annotations
 from gymnasium.vector import VectorEnv
 
 from glam_bench.agents.llm_ppo import LLMAgent, policy_agent
-from glam_bench.config import RunConfig
-from glam_bench.evaluation.test_sets import TestSet
+from glam_bench.runtime.config import RunConfig
+from glam_bench.paper.test_sets import TestSet
 
 POLICY_VARIANT = "gflan"
 

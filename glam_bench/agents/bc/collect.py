@@ -3,7 +3,7 @@
 The demonstrator plays the run's training level (``config.env``) in
 ``config.num_envs`` envs seeded with the run's *training* seeds
 (``env_seeds(seed, n, "train")``, §A.6), through
-:func:`glam_bench.evaluation.runner.run_episodes`, the runner of every test
+:func:`glam_bench.rl.episodes.run_episodes`, the runner of every test
 set. :class:`RecordingAgent` wraps the demonstrator and records, per env,
 each step's observation and action; an episode is stored when the runner
 resets its env. Collection stops at the first finished episode that brings
@@ -41,12 +41,12 @@ from glam_bench.agents.base import NOOP_ACTION, Agent
 from glam_bench.agents.bc.dataset import RecordedEpisode, TransitionStore
 from glam_bench.agents.bc.settings import SOURCES, BCSettings
 from glam_bench.agents.bot import BotAgent
-from glam_bench.config import ConfigError, RunConfig
+from glam_bench.runtime.config import ConfigError, RunConfig
 from glam_bench.envs import env_seeds, make_vector_env
 from glam_bench.errors import GlamBenchError
-from glam_bench.evaluation.runner import run_episodes
-from glam_bench.runs import RunPaths, load_checkpoint, read_json
-from glam_bench.vocabulary import ACTION_SPACES
+from glam_bench.rl.episodes import run_episodes
+from glam_bench.runtime.runs import RunPaths, load_checkpoint, read_json
+from glam_bench.paper.vocabulary import ACTION_SPACES
 
 #: The transitions file in a BC run's work folder.
 DATA_FILE = "bc_transitions.npz"
@@ -186,7 +186,7 @@ def demonstrator(config: RunConfig, vector_env, source: GFlanSource | None) -> A
     if source is None:
         return BotAgent(vector_env)
     from glam_bench.agents.llm_ppo import build_agent
-    from glam_bench.evaluation.test_sets import get_test_set
+    from glam_bench.paper.test_sets import get_test_set
 
     acting = dataclasses.replace(source.config, models_dir=config.models_dir, device=config.device)
     agent = build_agent(acting, source.learner_state, vector_env, get_test_set("no_change"),

@@ -12,8 +12,8 @@ far (§B.1), so this store keeps episodes, not prompts:
   (uint16 while the table is that small) and the env action taken (uint8).
 
 :meth:`TransitionStore.prompt` rebuilds the prompt of any step for any
-``nbr_obs`` and action names with :func:`glam_bench.prompts.build_prompt`,
-the function the agents' :class:`~glam_bench.prompts.PromptMemory` uses, so
+``nbr_obs`` and action names with :func:`glam_bench.paper.prompts.build_prompt`,
+the function the agents' :class:`~glam_bench.paper.prompts.PromptMemory` uses, so
 the prompts are the ones an LLM agent would have read while acting. The file
 is a compressed ``.npz`` written atomically, with a JSON ``meta`` record
 saying how it was collected.
@@ -35,9 +35,9 @@ from typing import Any
 import numpy as np
 
 from glam_bench.errors import GlamBenchError
-from glam_bench.prompts import build_prompt
-from glam_bench.results import atomic_open
-from glam_bench.vocabulary import ACTIONS
+from glam_bench.paper.prompts import build_prompt
+from glam_bench.runtime.results import atomic_open
+from glam_bench.paper.vocabulary import ACTIONS
 
 FORMAT = 1
 _ARRAYS = ("sentences", "missions", "episode_env", "episode_mission", "episode_length",

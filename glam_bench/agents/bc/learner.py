@@ -24,7 +24,7 @@ demonstrations (:mod:`glam_bench.agents.bc.collect`), as the authors'
 * only the language model is trained; the value head of the policy is never
   used or updated (the authors' BC model had none, §C).
 
-One update of the shared loop (:func:`glam_bench.training.train`) is
+One update of the shared loop (:func:`glam_bench.runtime.training.train`) is
 ``gradient_steps_per_update`` optimizer steps followed by the held-out
 evaluation on the tail split (the authors evaluated every 250 steps). Log
 columns (§G): ``frames`` counts training transitions consumed (nominally
@@ -64,12 +64,12 @@ from glam_bench.agents.bc.settings import (
 )
 from glam_bench.agents.llm_ppo import build_policy, monitoring_rows
 from glam_bench.agents.monitoring import monitoring_prompts
-from glam_bench.config import ConfigError, RunConfig
-from glam_bench.devices import autocast, resolve_device
+from glam_bench.runtime.config import ConfigError, RunConfig
+from glam_bench.runtime.devices import autocast, resolve_device
 from glam_bench.llm.scoring import pad_right
-from glam_bench.runs import CheckpointError, RunPaths, write_json
-from glam_bench.training import Learner, Schedule, UpdateResult
-from glam_bench.vocabulary import ACTION_SPACES
+from glam_bench.runtime.runs import CheckpointError, RunPaths, write_json
+from glam_bench.runtime.training import Learner, Schedule, UpdateResult
+from glam_bench.paper.vocabulary import ACTION_SPACES
 
 #: The label value the loss ignores.
 IGNORE_INDEX = -100

@@ -42,8 +42,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from glam_bench.config import ConfigError, RunConfig
-from glam_bench.study import AGENTS
+from glam_bench.runtime.config import ConfigError, RunConfig
+from glam_bench.paper.study import AGENTS
 
 #: The authors' evaluation interval in optimizer steps (§C).
 PAPER_EVALUATION_INTERVAL = 250
@@ -112,7 +112,7 @@ def from_run_config(run: RunConfig) -> BCSettings:
     """Paper defaults overridden by ``run.bc``, with the optional sizes resolved (§C).
 
     Named as the other families' settings builders: the preset checks call it through
-    the agent's ``settings`` module in :mod:`glam_bench.study`."""
+    the agent's ``settings`` module in :mod:`glam_bench.paper.study`."""
     overrides = dict(run.bc or {})
     allowed = sorted(f.name for f in dataclasses.fields(BCSettings) if f.name not in BCSettings.FIXED)
     unknown = sorted(set(overrides) - set(allowed))

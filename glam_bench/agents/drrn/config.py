@@ -3,7 +3,7 @@
 Defaults are the paper's values; override any field with ``dataclasses.replace``.
 Loop-level fields (num_envs, frames_per_env, total_frames) are read by the
 training loop, not by the Q-learning update, but live here so one record
-describes a run; they carry the run config's names (``glam_bench.config``).
+describes a run; they carry the run config's names (``glam_bench.runtime.config``).
 
 A suite run builds this record with :func:`from_run_config`: the learner-level
 fields come from the preset's ``drrn`` block (keys declared under
@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from glam_bench.config import ConfigError, RunConfig
+from glam_bench.runtime.config import ConfigError, RunConfig
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ train ours offline on every sentence the agent can meet: the observation
 templates of §A.2 (English and French), the mission surface forms of §A.3,
 the prompt scaffolding of §B.1 and §D.4, every action name, and the test-set
 words of §D.2/§D.4. Nothing here reads the environment, so the corpus (and
-therefore the tokenizer) is a pure function of ``glam_bench.vocabulary``.
+therefore the tokenizer) is a pure function of ``glam_bench.paper.vocabulary``.
 
 The sentence order is fixed and duplicates are dropped in first-seen order,
 which makes the corpus, and the model trained on it, reproducible bit for bit.
@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from itertools import product
 
-from glam_bench import vocabulary as V
-
+from glam_bench.paper import vocabulary as V
 #: Distances enumerated for every direction; the 7x7 view needs at most 6 (§A.2).
 MAX_DISTANCE = 6
 #: Observation indices used in prompt scaffolding; nbr_obs ablations reach 9 (§B.1).

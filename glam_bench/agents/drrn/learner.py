@@ -1,7 +1,7 @@
 """DRRN as a suite learner and as an evaluation agent (§B.5).
 
 :class:`DRRNLearner` plugs the DRRN into the shared training loop
-(``glam_bench.training.train``); the Q-learning itself (acting from Q and the
+(``glam_bench.runtime.training.train``); the Q-learning itself (acting from Q and the
 TD update) is :class:`~glam_bench.agents.drrn.q_learning.DRRNQLearning`.
 One update, as in the authors' loop:
 
@@ -52,20 +52,20 @@ from glam_bench.agents.drrn.prompt_memory import EnvPrompts
 from glam_bench.agents.drrn.q_learning import DRRNQLearning, boltzmann_sample
 from glam_bench.agents.drrn.replay import ReplayMemory, Transition
 from glam_bench.agents.drrn.tokenizer import DRRNTokenizer, ensure_tokenizer
-from glam_bench.config import RunConfig
-from glam_bench.devices import resolve_device
+from glam_bench.runtime.config import RunConfig
+from glam_bench.runtime.devices import resolve_device
 from glam_bench.envs import env_seeds, make_vector_env
-from glam_bench.evaluation.runner import Episode, EpisodeTracker
-from glam_bench.evaluation.test_sets import TestSet
+from glam_bench.rl.episodes import Episode, EpisodeTracker
+from glam_bench.paper.test_sets import TestSet
 from glam_bench.rl.rewards import scale_rewards
-from glam_bench.study import AGENTS_BY_NAME
-from glam_bench.training import Learner, UpdateResult
-from glam_bench.vocabulary import ACTION_SPACES
+from glam_bench.paper.study import AGENTS_BY_NAME
+from glam_bench.runtime.training import Learner, UpdateResult
+from glam_bench.paper.vocabulary import ACTION_SPACES
 
 #: Written on every result row of a DRRN run (the authors' model name, §G).
 MODEL_NAME = AGENTS_BY_NAME["drrn"].model
 
-#: The training process flushes denormal floats to zero (glam_bench.process.configure_process):
+#: The training process flushes denormal floats to zero (glam_bench.runtime.process.configure_process):
 #: gradients flowing back through hundreds of GRU steps decay into denormals, which make the
 #: CPU backward ~8x slower; flushing them changes nothing visible.
 FLUSH_DENORMAL = True
@@ -85,7 +85,7 @@ def build_network(config: DRRNConfig, vocab_size: int, seed: int) -> DRRN:
 
 
 class DRRNLearner(Learner):
-    """DRRN learner driven by :func:`glam_bench.training.train`; see the module docstring."""
+    """DRRN learner driven by :func:`glam_bench.runtime.training.train`; see the module docstring."""
 
     model_name = MODEL_NAME
 

@@ -2,7 +2,7 @@
 
 Every agent keeps, per env, the last ``nbr_obs`` observations and the last
 ``nbr_obs - 1`` actions, and builds its prompt from them
-(``glam_bench.prompts.PromptMemory``). When an episode ends both are cleared
+(``glam_bench.paper.prompts.PromptMemory``). When an episode ends both are cleared
 and the new episode's first observation is added. The authors' DRRN loop
 skips that last step, so its first prompt of every episode shows the goal but
 no observation (§B.1). The option ``faithful_missing_first_obs`` reproduces
@@ -19,11 +19,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol, Sequence
 
-from glam_bench.prompts import PromptMemory, apply_substitutions
+from glam_bench.paper.prompts import PromptMemory, apply_substitutions
 
 
 class EpisodeMemory(Protocol):
-    """What we need of a prompt memory (``glam_bench.prompts.PromptMemory`` fits)."""
+    """What we need of a prompt memory (``glam_bench.paper.prompts.PromptMemory`` fits)."""
 
     def reset(self) -> None: ...
 

@@ -8,7 +8,7 @@ replay memory; it calls :meth:`DRRNQLearning.act` and :meth:`DRRNQLearning.updat
 
 The class is named after the algorithm, not "Learner": in this suite a
 ``...Learner`` is what the shared training loop drives
-(:class:`glam_bench.training.Learner`; for DRRN,
+(:class:`glam_bench.runtime.training.Learner`; for DRRN,
 :class:`glam_bench.agents.drrn.learner.DRRNLearner`, which owns the envs and
 the replay memory and calls this class). The evaluation agent acts through
 this class too.

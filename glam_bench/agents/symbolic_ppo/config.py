@@ -4,7 +4,7 @@ Defaults are the values of the authors' script plus BabyAI's ``arguments.py``
 defaults; override any field with ``dataclasses.replace``. Loop-level fields
 (num_envs, frames_per_env, total_frames) are read by the training loop, not by
 the PPO update. Every field shared with the LLM agents carries the run
-config's name (``glam_bench.config.RunConfig`` and ``PPOConfig``); BabyAI's own
+config's name (``glam_bench.runtime.config.RunConfig`` and ``PPOConfig``); BabyAI's own
 name is given beside it where it differs.
 
 A suite run builds this record with :func:`from_run_config`: the learner-level
@@ -20,8 +20,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from glam_bench.config import ConfigError, RunConfig
-from glam_bench.vocabulary import ACTION_SPACES
+from glam_bench.runtime.config import ConfigError, RunConfig
+from glam_bench.paper.vocabulary import ACTION_SPACES
 
 
 @dataclass(frozen=True)

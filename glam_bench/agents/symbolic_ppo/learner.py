@@ -1,7 +1,7 @@
 """Symbolic-PPO as a suite learner and as an evaluation agent (§B.6).
 
 :class:`SymbolicPPOLearner` plugs BabyAI's recurrent PPO into the shared
-training loop (``glam_bench.training.train``). One update, as BabyAI's
+training loop (``glam_bench.runtime.training.train``). One update, as BabyAI's
 ``collect_experiences`` + ``update_parameters``:
 
 1. ``frames_per_env`` (40) vector steps in ``num_envs`` envs (64 in the paper;
@@ -47,16 +47,16 @@ from glam_bench.agents.symbolic_ppo.config import SymbolicPPOConfig, from_run_co
 from glam_bench.agents.symbolic_ppo.model import SymbolicACModel
 from glam_bench.agents.symbolic_ppo.ppo import Rollout, make_optimizer, ppo_update
 from glam_bench.agents.symbolic_ppo.vocab import PAD_ID, MissionVocab
-from glam_bench.config import ConfigError, RunConfig
-from glam_bench.devices import resolve_device
+from glam_bench.runtime.config import ConfigError, RunConfig
+from glam_bench.runtime.devices import resolve_device
 from glam_bench.envs import env_seeds, make_vector_env
-from glam_bench.evaluation.runner import Episode, EpisodeTracker
-from glam_bench.evaluation.test_sets import TestSet
-from glam_bench.prompts import apply_substitutions, translate_goal_fr
+from glam_bench.rl.episodes import Episode, EpisodeTracker
+from glam_bench.paper.test_sets import TestSet
+from glam_bench.paper.prompts import apply_substitutions, translate_goal_fr
 from glam_bench.rl.rewards import scale_rewards
-from glam_bench.study import AGENTS_BY_NAME
-from glam_bench.training import Learner, UpdateResult
-from glam_bench.vocabulary import ACTION_SPACES
+from glam_bench.paper.study import AGENTS_BY_NAME
+from glam_bench.runtime.training import Learner, UpdateResult
+from glam_bench.paper.vocabulary import ACTION_SPACES
 
 #: Written on every result row of a Symbolic-PPO run: BabyAI's architecture name (§B.6).
 MODEL_NAME = AGENTS_BY_NAME["symbolic-ppo"].model
@@ -81,7 +81,7 @@ def pad_stack(ids: Sequence[torch.Tensor]) -> torch.Tensor:
 
 
 class SymbolicPPOLearner(Learner):
-    """Symbolic-PPO learner driven by :func:`glam_bench.training.train`; see the module docstring."""
+    """Symbolic-PPO learner driven by :func:`glam_bench.runtime.training.train`; see the module docstring."""
 
     model_name = MODEL_NAME
 

@@ -40,7 +40,7 @@ import numpy as np
 import torch
 
 from glam_bench.errors import GlamBenchError
-from glam_bench.results import atomic_open
+from glam_bench.runtime.results import atomic_open
 
 CHECKPOINT_FORMAT = 1
 
@@ -220,7 +220,7 @@ def changed_settings(saved: dict[str, Any] | None, current: dict[str, Any]) -> l
     """Run-config keys whose values differ between a checkpoint's config and the current one."""
     if saved is None:  # a checkpoint from before configs were recorded: trust it
         return []
-    from glam_bench.config import RunConfig  # lazy: runs is imported by config's users
+    from glam_bench.runtime.config import RunConfig  # lazy: runs is imported by config's users
 
     # a key added to RunConfig after the checkpoint was written had its default then
     defaults = {f.name: f.default for f in dataclasses.fields(RunConfig)}
@@ -313,7 +313,7 @@ def checked_log(path: Path, kind: str, last_update: int, checkpoint: Path) -> st
     log itself must hold every update 1..``last_update`` exactly once, every row
     parseable; otherwise :class:`LogError` names the file.
     """
-    from glam_bench.results import ResultFileError, read_results
+    from glam_bench.runtime.results import ResultFileError, read_results
 
     def refuse(problem: str) -> LogError:
         return LogError(

@@ -32,12 +32,14 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from glam_bench.config import RunConfig, load_preset, resolve_run, study_grid
-from glam_bench.devices import check_precision, resolve_device, set_matmul_precision
+from glam_bench.runtime.config import RunConfig, resolve_run, study_grid
+
+from glam_bench.pipeline.preset_checks import load_preset
+from glam_bench.runtime.devices import check_precision, resolve_device, set_matmul_precision
 from glam_bench.llm.heads import LLMPolicy
 from glam_bench.llm.loading import attention_implementation
-from glam_bench.study import LLM_AGENTS
-from glam_bench.vocabulary import ACTION_SPACES
+from glam_bench.paper.study import LLM_AGENTS
+from glam_bench.paper.vocabulary import ACTION_SPACES
 
 #: Dense peak TFLOP/s by datasheet (SXM parts), keyed by a substring of the CUDA device name.
 DEVICE_PEAK_TFLOPS: dict[str, dict[str, float]] = {
@@ -349,7 +351,7 @@ def table_row(record: dict) -> str:
 
 
 def write_record(record: dict, path: str | Path) -> None:
-    from glam_bench.results import atomic_open
+    from glam_bench.runtime.results import atomic_open
 
     with atomic_open(path) as handle:
         json.dump(record, handle, indent=2, sort_keys=True)
@@ -361,7 +363,7 @@ def collect(parts: str | Path, json_path: str | Path, markdown_path: str | Path)
     Records already in ``json_path`` are kept unless a part replaces them (same device,
     model and precision), so a later partial run adds to an earlier one.
     """
-    from glam_bench.results import atomic_open
+    from glam_bench.runtime.results import atomic_open
 
     key = lambda r: (r["device"], r["model"], r["precision"])  # noqa: E731
     json_path = Path(json_path)
@@ -378,7 +380,7 @@ def collect(parts: str | Path, json_path: str | Path, markdown_path: str | Path)
     return records
 
 
-if __name__ == "__main__":  # python -m glam_bench.bench PARTS_DIR OUT.json OUT.md (benchmarks/gpu.sh)
+if __name__ == "__main__":  # python -m glam_bench.tools.bench PARTS_DIR OUT.json OUT.md (benchmarks/gpu.sh)
     import sys
 
     collect(*sys.argv[1:4])

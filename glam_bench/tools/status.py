@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from glam_bench.agents.families import schedule
-from glam_bench.config import RunConfig
-from glam_bench.results import ResultFileError
+from glam_bench.runtime.config import RunConfig
+from glam_bench.runtime.results import ResultFileError
 
 
 @dataclass(frozen=True)

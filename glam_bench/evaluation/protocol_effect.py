@@ -8,7 +8,7 @@ success rates with a 99% Wilson interval over the episodes, the mean episode
 length and the share of short-task (go-to / pick-up) episodes, for
 ``docs/fidelity.md``::
 
-    python -m glam_bench.protocol_effect --episodes 1000 --seed 1
+    python -m glam_bench.evaluation.protocol_effect --episodes 1000 --seed 1
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from glam_bench.agents import make_reference_agent
 from glam_bench.envs import env_seeds, make_vector_env
-from glam_bench.evaluation.runner import COUNTING_MODES, Episode, run_episodes
+from glam_bench.rl.episodes import COUNTING_MODES, Episode, run_episodes
 from glam_bench.report.stats import Z_99
 
 #: Task kinds with the short (64-step) episode limit (§A.5).

@@ -26,12 +26,12 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from glam_bench.config import RunConfig
-from glam_bench.evaluation.runner import Episode
-from glam_bench.results import with_rows, write_text
+from glam_bench.runtime.config import RunConfig
+from glam_bench.rl.episodes import Episode
+from glam_bench.runtime.results import with_rows, write_text
 from glam_bench.rl.stats import EpisodeWindow, update_row
-from glam_bench.runlock import run_lock
-from glam_bench.runs import (
+from glam_bench.runtime.runlock import run_lock
+from glam_bench.runtime.runs import (
     RunPaths,
     checked_log,
     checkpoint_in_run_json,
@@ -44,7 +44,7 @@ from glam_bench.runs import (
     set_rng_state,
     write_json,
 )
-from glam_bench.tensorboard_log import TensorBoardRows
+from glam_bench.runtime.tensorboard_log import TensorBoardRows
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ def train(config: RunConfig, paths: RunPaths, learner: Learner, *, progress: boo
     it to simulate a killed job). Returns the number of the last update done.
     Only the main process (rank 0 under torch.distributed) writes files, and
     it holds the run directory's lock throughout (a second training of the same
-    run fails at once with :class:`glam_bench.runlock.RunLockedError`).
+    run fails at once with :class:`glam_bench.runtime.runlock.RunLockedError`).
     ``tensorboard`` also mirrors each ``train_log.csv`` row into TensorBoard.
     """
     if not is_main:

@@ -4,7 +4,7 @@ A preset (``workflows/config/*.yaml``) is data saying *how* the study runs:
 seeds, training defaults, per-agent and per-experiment overrides, the model of
 each model size, the frames of each frame budget, an optional subset of
 experiments and tests, and the evaluation settings. *What* the study is (its
-experiments, their envs, agents and tests) is :mod:`glam_bench.study`;
+experiments, their envs, agents and tests) is :mod:`glam_bench.paper.study`;
 :func:`study_grid` is the part of it a preset selects. One run is (experiment,
 agent, seed); :func:`resolve_run` merges its settings into a frozen
 :class:`RunConfig`. The Snakefile and the ``glam-bench`` CLI both go through
@@ -23,7 +23,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from glam_bench import study
+from glam_bench.paper import study
 from glam_bench.errors import GlamBenchError
 
 SCHEMA_PATH = Path(__file__).with_name("preset_schema.yaml")
@@ -165,7 +165,7 @@ class RunConfig:
     text_fixes: bool = False
     task_sampling: str = "episode"
     device: str = "auto"
-    #: fp32 (the paper's), tf32 or bf16; applied by glam_bench.devices.autocast.
+    #: fp32 (the paper's), tf32 or bf16; applied by glam_bench.runtime.devices.autocast.
     precision: str = "fp32"
     #: How several processes (torchrun) share the model: ``ddp`` keeps a full copy on each,
     #: ``fsdp`` shards weights, gradients and optimizer state (models that fit no single GPU).
@@ -206,7 +206,7 @@ class RunConfig:
         return cls(ppo=PPOConfig(**ppo), **data)
 
     def save(self, path: str | Path) -> None:
-        from glam_bench.results import atomic_open
+        from glam_bench.runtime.results import atomic_open
 
         with atomic_open(path) as handle:
             json.dump(self.to_dict(), handle, indent=2, sort_keys=True)
@@ -225,19 +225,6 @@ def validate_preset(preset: dict, source: str = "preset") -> dict:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         raise ConfigError(f"{source}: invalid preset at '{where}': {error.message}")
     return preset
-
-
-def load_preset(path: str | Path) -> dict:
-    """Read and validate a preset YAML file: schema, then ``preset_checks`` (as the Snakefile)."""
-    from glam_bench.preset_checks import check_preset, load_yaml_strict
-
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"preset file {path} not found; presets live in workflows/config/")
-    preset = load_yaml_strict(path)
-    if not isinstance(preset, dict):
-        raise ConfigError(f"{path}: a preset is a mapping of keys, found {type(preset).__name__}")
-    return check_preset(validate_preset(preset, str(path)), str(path))
 
 
 def _deep_merge(base: dict, override: dict) -> dict:
@@ -262,10 +249,10 @@ def check_names(names, known, where: str, what: str) -> None:
 def study_grid(preset: dict) -> dict[str, study.ExperimentSpec]:
     """The experiments ``preset`` runs, by name, in the study's order.
 
-    Each is the study's :class:`~glam_bench.study.ExperimentSpec` (env, trained
+    Each is the study's :class:`~glam_bench.paper.study.ExperimentSpec` (env, trained
     and reference agents, ``training``, model size, frame budget) with its
     ``tests`` narrowed to the preset's ``tests[name]`` subset when it gives one.
-    ``experiments`` absent means :data:`~glam_bench.study.DEFAULT_EXPERIMENTS`.
+    ``experiments`` absent means :data:`~glam_bench.paper.study.DEFAULT_EXPERIMENTS`.
     The Snakefile's runs and the CLI's both come from here.
     """
     selected = preset.get("experiments")

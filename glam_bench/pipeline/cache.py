@@ -33,7 +33,7 @@ MANIFEST_FORMAT = 1
 #: Result files of a run directory that belong in the cache (tests/*.csv besides).
 RUN_FILES = ("run.json", "done.json", "train_log.csv", "policy_log.csv")
 #: Beside a test CSV, its evaluation record: episode count and test protocol
-#: (``glam_bench.results.write_episode_record``).
+#: (``glam_bench.runtime.results.write_episode_record``).
 RECORD_SUFFIX = ".json"
 #: How to restore one committed file after an accidental edit.
 RESTORE_HINT = ("restore it with `git checkout -- {path}`, or rebuild the cache from a finished "

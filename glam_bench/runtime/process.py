@@ -5,14 +5,14 @@ denormal floats, the global RNGs). Each ``glam-bench`` command calls
 :func:`configure_process` once, before it builds anything, with what its run
 needs; no constructor and no checkpoint load changes them behind its back.
 (The TF32 switches of the run's ``precision`` are set with each forward pass
-by :func:`glam_bench.devices.autocast`.)
+by :func:`glam_bench.runtime.devices.autocast`.)
 """
 
 from __future__ import annotations
 
 import torch
 
-from glam_bench.runs import seed_everything
+from glam_bench.runtime.runs import seed_everything
 
 
 def configure_process(*, threads: int | None = None, seed: int | None = None,
@@ -22,7 +22,7 @@ def configure_process(*, threads: int | None = None, seed: int | None = None,
     ``threads``: torch CPU threads (None keeps torch's choice); the pipeline's
     jobs use 1, and another count reorders CPU reductions (the 7th digit moves).
     ``seed``: seed Python's, numpy's and torch's global RNGs
-    (:func:`glam_bench.runs.seed_everything`); None leaves them.
+    (:func:`glam_bench.runtime.runs.seed_everything`); None leaves them.
     ``flush_denormal``: treat denormal floats as zero in CPU arithmetic; DRRN's
     training asks for it (its family declares ``FLUSH_DENORMAL``): gradients
     through hundreds of GRU steps decay into denormals, which make the CPU

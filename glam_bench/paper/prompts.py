@@ -40,7 +40,7 @@ import re
 from collections import deque
 from collections.abc import Mapping, Sequence
 
-from glam_bench.vocabulary import (
+from glam_bench.paper.vocabulary import (
     ACTION_TRANSLATION_FR,
     COLOURS_EN,
     COLOURS_FR,

@@ -20,14 +20,14 @@ from pathlib import Path
 import pandas as pd
 
 from glam_bench.agents.families import build_agent, is_trained
-from glam_bench.config import RunConfig
+from glam_bench.runtime.config import RunConfig
 from glam_bench.errors import GlamBenchError
 from glam_bench.envs import env_seeds, make_vector_env
-from glam_bench.evaluation.runner import run_episodes
-from glam_bench.evaluation.test_sets import get_test_set
-from glam_bench.preset_checks import check_device
-from glam_bench.results import check_output_path, write_csv, write_episode_record
-from glam_bench.runs import CheckpointError, checkpoint_of, load_checkpoint, read_json, set_rng_state
+from glam_bench.rl.episodes import run_episodes
+from glam_bench.paper.test_sets import get_test_set
+from glam_bench.pipeline.preset_checks import check_device
+from glam_bench.runtime.results import check_output_path, write_csv, write_episode_record
+from glam_bench.runtime.runs import CheckpointError, checkpoint_of, load_checkpoint, read_json, set_rng_state
 
 
 class RunNotFinishedError(GlamBenchError, RuntimeError):

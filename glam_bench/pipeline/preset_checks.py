@@ -5,10 +5,10 @@ module adds what needs the suite's own knowledge: YAML read strictly (a
 duplicate key is an error, a syntax error names its line and column), the
 names a preset takes from the study (agents under ``agent_training``,
 experiments under ``experiments``, ``tests`` and ``experiment_training``, test
-names, model sizes and frame budgets: ``glam_bench.study``), env and model names, each learner's own
+names, model sizes and frame budgets: ``glam_bench.paper.study``), env and model names, each learner's own
 settings resolved for every run of the grid (``recurrence`` dividing
 ``frames_per_env``, unknown ``drrn``/``bc`` keys), a preset name that is safe
-as a file name, and the device. The CLI (``config.load_preset``) and the
+as a file name, and the device. The CLI (``load_preset``) and the
 Snakefile (``workflows/rules/common.smk``) both call it, so a preset is refused
 the same way whichever starts it, and every message names the key.
 
@@ -24,8 +24,8 @@ from pathlib import Path
 
 import yaml
 
-from glam_bench import study
-from glam_bench.config import ConfigError, check_names, resolve_run, study_grid
+from glam_bench.paper import study
+from glam_bench.runtime.config import ConfigError, check_names, resolve_run, study_grid, validate_preset
 from glam_bench.llm.names import FETCHABLE_MODELS, TINY_MODELS
 
 #: A preset name becomes a file name (``<work>/presets/<preset>.yaml``): no folders, no ``..``.
@@ -150,7 +150,7 @@ def check_preset(preset: dict, source: str = "preset") -> dict:
 
 
 def _check_study_names(preset: dict, source: str) -> None:
-    """Every name the preset takes from ``glam_bench.study`` is one the study declares."""
+    """Every name the preset takes from ``glam_bench.paper.study`` is one the study declares."""
     sizes = tuple(dict.fromkeys(e.model_size for e in study.EXPERIMENTS if e.model_size))
     budgets = tuple(dict.fromkeys(e.frame_budget for e in study.EXPERIMENTS if e.frame_budget))
     try:
@@ -168,3 +168,14 @@ def run_devices(preset: dict) -> set[str]:
     """The devices the preset's runs ask for."""
     return {resolve_run(preset, experiment, agent, preset["seeds"][0]).device
             for experiment, spec in study_grid(preset).items() for agent in spec.agents}
+
+
+def load_preset(path: str | Path) -> dict:
+    """Read and validate a preset YAML file: schema, then these checks (as the Snakefile)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"preset file {path} not found; presets live in workflows/config/")
+    preset = load_yaml_strict(path)
+    if not isinstance(preset, dict):
+        raise ConfigError(f"{path}: a preset is a mapping of keys, found {type(preset).__name__}")
+    return check_preset(validate_preset(preset, str(path)), str(path))

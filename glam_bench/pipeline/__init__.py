@@ -1,0 +1,8 @@
+"""The pipeline's side of the suite: presets, their checks, the plan of jobs, the result cache.
+
+- ``config``: presets (YAML validated by ``preset_schema.yaml``) and the run configs resolved from them.
+- ``preset_checks``: what can be checked about a preset before any job starts.
+- ``cache``: the committed result cache (``results/``): refresh and verify.
+
+Torch-free: the Snakefile and ``glam-bench`` commands that only plan import it cheaply.
+"""

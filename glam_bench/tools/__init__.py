@@ -1,0 +1,1 @@
+"""Measurement tools beside the study: ``bench`` (throughput, FLOP rate and memory of PPO cycles)."""
