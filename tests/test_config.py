@@ -9,9 +9,8 @@ import yaml
 from glam_bench.agents.families import schedule
 from glam_bench.paper import study
 from glam_bench.runtime.config import (ConfigError, PPOConfig, RunConfig, resolve_run, study_grid,
-                               validate_preset)
-from glam_bench.pipeline.preset_checks import load_preset
-from glam_bench.pipeline.preset_checks import check_preset
+                                      validate_preset)
+from glam_bench.pipeline.preset_checks import check_preset, load_preset
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "workflows" / "config"
 
@@ -158,3 +157,31 @@ def test_schema_file_is_shared_with_the_workflow():
     assert (CONFIG_DIR / "schema.yaml").resolve() == (
         Path(__file__).resolve().parents[1] / "glam_bench" / "runtime" / "preset_schema.yaml")
     yaml.safe_load((CONFIG_DIR / "schema.yaml").read_text())
+
+
+def test_an_agents_subset_narrows_every_experiment(presets):
+    preset = {**presets["default"], "experiments": ["mixed", "gotoredball"],
+              "agents": ["drrn", "random"]}
+    grid = study_grid(preset)
+    assert grid["mixed"].agents == ("drrn",) and grid["mixed"].reference_agents == ("random",)
+    assert grid["gotoredball"].agents == ("drrn",) and grid["gotoredball"].reference_agents == ()
+    assert study_grid(presets["default"])["mixed"].agents == ("gflan", "npae", "drrn", "symbolic-ppo")
+    with pytest.raises(ConfigError, match=r"agents/gpt: unknown agent 'gpt'"):
+        study_grid({**preset, "agents": ["gpt"]})
+    with pytest.raises(ConfigError, match=r"'bc' has none of the agents \['drrn'\]"):
+        study_grid({**preset, "agents": ["drrn"], "experiments": ["mixed", "bc"]})
+
+
+def test_paper_cpu_runs_the_paper_settings_on_the_cpu_without_language_models(presets):
+    cpu = load_preset(CONFIG_DIR / "paper-cpu.yaml")
+    grid = study_grid(cpu)
+    assert {a for spec in grid.values() for a in (*spec.agents, *spec.reference_agents)} == {
+        "drrn", "symbolic-ppo", "random"}
+    assert cpu["evaluation"] == presets["paper"]["evaluation"] and cpu["seeds"] == [1, 2]
+    for experiment, agent in (("mixed", "drrn"), ("mixed", "symbolic-ppo"), ("gotolocal", "drrn"),
+                              ("gotoredball", "symbolic-ppo")):
+        ours = resolve_run(cpu, experiment, agent, 1).to_dict()
+        theirs = resolve_run(presets["paper"], experiment, agent, 1).to_dict()
+        differing = {k for k in ours if ours[k] != theirs[k]}
+        assert differing == {"preset", "device", "results_dir"}, differing
+        assert ours["device"] == "cpu"

@@ -78,6 +78,7 @@ from glam_bench.rl.ppo import ppo_losses
 from glam_bench.rl.rewards import scale_rewards
 from glam_bench.paper.study import BC_AGENTS
 from glam_bench.runtime.training import Learner, UpdateResult, frame_schedule
+from glam_bench.runtime import moved_modules
 from glam_bench.paper.vocabulary import ACTION_SPACES
 
 # --- Prompts of many envs ---------------------------------------------------------
@@ -479,7 +480,7 @@ class LLMPPOLearner(Learner):
         if self.rank == 0:
             if self.vector_env is not None:
                 self.vector_env.close()
-            self.vector_env, self.book, self.tracker, self.prompts = pickle.loads(state["envs"])
+            self.vector_env, self.book, self.tracker, self.prompts = moved_modules.loads(state["envs"])
 
     def close(self) -> None:
         if self.vector_env is not None:

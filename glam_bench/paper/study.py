@@ -159,6 +159,8 @@ class ExperimentSpec:
     (``frame_budgets``; a budget the preset does not list runs
     ``training.total_frames``). ``in_default`` experiments run when a preset
     names no subset; the others are opt-in (``experiments: [...]``).
+    ``selected_agents`` narrows the agents to a preset's ``agents: [...]`` subset
+    (None: every agent the study puts in the experiment).
     """
 
     name: str
@@ -169,16 +171,21 @@ class ExperimentSpec:
     model_size: str | None = None
     frame_budget: str | None = None
     in_default: bool = True
+    selected_agents: tuple[str, ...] | None = None
 
     @property
     def agents(self) -> tuple[str, ...]:
         """The trained agents of this experiment, in :data:`AGENTS` order."""
-        return tuple(a.name for a in AGENTS if self.name in a.experiments and a.trained)
+        return tuple(a.name for a in self._taking_part() if a.trained)
 
     @property
     def reference_agents(self) -> tuple[str, ...]:
         """The reference agents evaluated beside them, in :data:`AGENTS` order."""
-        return tuple(a.name for a in AGENTS if self.name in a.experiments and not a.trained)
+        return tuple(a.name for a in self._taking_part() if not a.trained)
+
+    def _taking_part(self) -> list[AgentSpec]:
+        return [a for a in AGENTS if self.name in a.experiments
+                and (self.selected_agents is None or a.name in self.selected_agents)]
 
 
 def _gotolocal_variant(name: str, description: str = "", env: str = GOTOLOCAL,

@@ -252,7 +252,9 @@ def study_grid(preset: dict) -> dict[str, study.ExperimentSpec]:
     Each is the study's :class:`~glam_bench.paper.study.ExperimentSpec` (env, trained
     and reference agents, ``training``, model size, frame budget) with its
     ``tests`` narrowed to the preset's ``tests[name]`` subset when it gives one.
-    ``experiments`` absent means :data:`~glam_bench.paper.study.DEFAULT_EXPERIMENTS`.
+    ``experiments`` absent means :data:`~glam_bench.paper.study.DEFAULT_EXPERIMENTS`;
+    ``agents`` narrows every experiment to those agents (absent: all of its agents),
+    e.g. the agents without a language model in ``paper-cpu.yaml``.
     The Snakefile's runs and the CLI's both come from here.
     """
     selected = preset.get("experiments")
@@ -268,9 +270,19 @@ def study_grid(preset: dict) -> dict[str, study.ExperimentSpec]:
             if test not in tests:
                 raise ConfigError(f"tests/{name}: {test!r} is not a test of experiment {name!r}; "
                                   f"choose among {', '.join(tests) or '(it has no tests)'}")
+    agents = preset.get("agents")
+    if agents is not None:
+        check_names(agents, tuple(study.AGENTS_BY_NAME), "agents", "agent")
+        agents = tuple(agents)
     grid = {}
     for spec in study.EXPERIMENTS:
         if spec.name in selected:
+            if agents is not None:
+                spec = dataclasses.replace(spec, selected_agents=agents)
+                if not spec.agents and not spec.reference_agents:
+                    raise ConfigError(
+                        f"experiments: {spec.name!r} has none of the agents {list(agents)} "
+                        f"(agents: ...); leave it out of `experiments` or add one of its agents")
             if spec.name in subsets:
                 spec = dataclasses.replace(
                     spec, tests=tuple(t for t in spec.tests if t in subsets[spec.name]))

@@ -60,6 +60,7 @@ from glam_bench.paper.test_sets import TestSet
 from glam_bench.rl.rewards import scale_rewards
 from glam_bench.paper.study import AGENTS_BY_NAME
 from glam_bench.runtime.training import Learner, UpdateResult
+from glam_bench.runtime import moved_modules
 from glam_bench.paper.vocabulary import ACTION_SPACES
 
 #: Written on every result row of a DRRN run (the authors' model name, §G).
@@ -192,7 +193,7 @@ class DRRNLearner(Learner):
         self.q_learning.load_state_dict(state["q_learning"])
         self.replay.load_state_dict(state["replay"])
         self.envs.close()
-        self.envs, self.tracker = pickle.loads(state["envs"])
+        self.envs, self.tracker = moved_modules.loads(state["envs"])
         self.observations = state["observations"]
         self.prompts.load_state_dict(state["prompts"])
         self.generator.set_state(state["generator"])

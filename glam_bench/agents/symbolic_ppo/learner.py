@@ -56,6 +56,7 @@ from glam_bench.paper.prompts import apply_substitutions, translate_goal_fr
 from glam_bench.rl.rewards import scale_rewards
 from glam_bench.paper.study import AGENTS_BY_NAME
 from glam_bench.runtime.training import Learner, UpdateResult
+from glam_bench.runtime import moved_modules
 from glam_bench.paper.vocabulary import ACTION_SPACES
 
 #: Written on every result row of a Symbolic-PPO run: BabyAI's architecture name (§B.6).
@@ -163,7 +164,7 @@ class SymbolicPPOLearner(Learner):
         self.optimizer.load_state_dict(state["optimizer"])
         self.vocab.load_state_dict(state["vocab"])
         self.envs.close()
-        self.envs, self.tracker = pickle.loads(state["envs"])
+        self.envs, self.tracker = moved_modules.loads(state["envs"])
         self.observations = state["observations"]
         self.memory = state["memory"].to(self.device)
         self.mask = state["mask"].to(self.device)
