@@ -32,3 +32,27 @@ def test_every_moved_module_exists_at_its_new_path_only(old, new):
     importlib.import_module(new)
     with pytest.raises(ModuleNotFoundError):
         importlib.import_module(old)
+
+
+def test_a_checkpoint_holding_objects_of_a_moved_module_loads(tmp_path):
+    # DRRN's checkpoints hold the suite's objects in the torch payload itself, not only in
+    # the envs' pickle: load_checkpoint must map them too.
+    import zipfile
+
+    import torch
+
+    from glam_bench.runtime.runs import CHECKPOINT_FORMAT, load_checkpoint
+
+    written = tmp_path / "new.pt"
+    torch.save({"format": CHECKPOINT_FORMAT, "tracker": EpisodeTracker(num_envs=2)}, written,
+               pickle_protocol=2)
+    old = tmp_path / "checkpoint.pt"
+    with zipfile.ZipFile(written) as source, zipfile.ZipFile(old, "w") as target:
+        for entry in source.infolist():
+            data = source.read(entry)
+            if entry.filename.endswith("data.pkl"):
+                data = data.replace(b"cglam_bench.rl.episodes\n", b"cglam_bench.evaluation.runner\n")
+            target.writestr(entry, data)
+    with pytest.raises(ModuleNotFoundError):
+        torch.load(old, weights_only=False)
+    assert type(load_checkpoint(old)["tracker"]) is EpisodeTracker

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import pickle
+from types import SimpleNamespace
 from typing import Any
 
 #: Old module path -> its current path (the layout by layer of December 2026).
@@ -50,3 +51,8 @@ class Unpickler(pickle.Unpickler):
 def loads(data: bytes) -> Any:
     """``pickle.loads`` that also reads pickles written before a module moved."""
     return Unpickler(io.BytesIO(data)).load()
+
+
+#: For ``torch.load(..., pickle_module=moved_modules.pickle_module)``: a checkpoint's own
+#: payload can hold the suite's objects too (DRRN's replay memory holds episode records).
+pickle_module = SimpleNamespace(__name__=__name__, Unpickler=Unpickler, load=pickle.load)

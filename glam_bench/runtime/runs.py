@@ -40,6 +40,7 @@ import numpy as np
 import torch
 
 from glam_bench.errors import GlamBenchError
+from glam_bench.runtime import moved_modules
 from glam_bench.runtime.results import atomic_open
 
 CHECKPOINT_FORMAT = 1
@@ -243,7 +244,8 @@ def load_checkpoint(path: Path, config: dict[str, Any] | None = None) -> dict[st
     if not path.exists():
         return None
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=False)
+        payload = torch.load(path, map_location="cpu", weights_only=False,
+                             pickle_module=moved_modules.pickle_module)
     except Exception as error:  # torch raises many types for damaged files
         raise CheckpointError(
             f"checkpoint {path} is corrupt or unreadable ({type(error).__name__}: {error}). "
