@@ -266,6 +266,16 @@ def test_a_reverted_edit_resumes_an_unfinished_checkpoint(tmp_path, models):
     assert json.loads(paths.done.read_text(encoding="utf-8"))["updates"] == 3
 
 
+def test_two_checkpoints_moved_aside_under_the_same_settings_are_both_kept(tmp_path):
+    path = tmp_path / "checkpoint.pt"
+    for update in (1, 2):
+        runs.save_checkpoint(path, {"update": update, "config": {"seed": 7}})
+        assert runs.load_checkpoint(path, config={"seed": 8}) is None
+    kept = sorted(tmp_path.glob("checkpoint.pt.*.stale"))
+    assert len(kept) == 2
+    assert sorted(runs.load_checkpoint(p)["update"] for p in kept) == [1, 2]  # digests moved too
+
+
 # --- issue 22 item 3: checkpoints load memory-mapped ---------------------------------------------
 
 
