@@ -97,6 +97,14 @@ def stop_after(preset: Path, updates: int) -> None:
         learner.close()
 
 
+def reseal(checkpoint: Path) -> None:
+    """Record a hand-edited checkpoint's digest, as if it had been written so."""
+    from glam_bench.runtime.runs import digest_path, file_sha256
+
+    digest_path(checkpoint).write_text(json.dumps({"sha256": file_sha256(checkpoint)}),
+                                       encoding="utf-8")
+
+
 @pytest.fixture(scope="module")
 def models(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("models")
@@ -181,6 +189,7 @@ def test_a_log_that_an_old_checkpoint_cannot_restore_is_refused_naming_it(killed
     payload = torch.load(paths.checkpoint, weights_only=False)
     del payload["logs"]  # as written before checkpoints carried the logs
     torch.save(payload, paths.checkpoint)
+    reseal(paths.checkpoint)
     DAMAGES["cut at a line"](paths.train_log)
     code, _, err = run_cli(*train_args(killed["preset"]))
     assert code == 2
@@ -194,6 +203,7 @@ def test_an_intact_log_resumes_under_an_old_checkpoint(killed, reference):
     payload = torch.load(paths.checkpoint, weights_only=False)
     del payload["logs"]
     torch.save(payload, paths.checkpoint)
+    reseal(paths.checkpoint)
     code, _, err = run_cli(*train_args(killed["preset"]))
     assert code == 0, err
     assert numbers(paths.train_log) == numbers(reference["paths"].train_log)

@@ -35,16 +35,17 @@ def test_every_moved_module_exists_at_its_new_path_only(old, new):
 
 
 def test_a_checkpoint_holding_objects_of_a_moved_module_loads(tmp_path):
-    # DRRN's checkpoints hold the suite's objects in the torch payload itself, not only in
+    # A checkpoint from before the layout (and before digests). DRRN's hold the suite's objects
+    # in the torch payload itself, not only in
     # the envs' pickle: load_checkpoint must map them too.
     import zipfile
 
     import torch
 
-    from glam_bench.runtime.runs import CHECKPOINT_FORMAT, load_checkpoint
+    from glam_bench.runtime.runs import UNVERIFIED_FORMAT, load_checkpoint
 
     written = tmp_path / "new.pt"
-    torch.save({"format": CHECKPOINT_FORMAT, "tracker": EpisodeTracker(num_envs=2)}, written,
+    torch.save({"format": UNVERIFIED_FORMAT, "tracker": EpisodeTracker(num_envs=2)}, written,
                pickle_protocol=2)
     old = tmp_path / "checkpoint.pt"
     with zipfile.ZipFile(written) as source, zipfile.ZipFile(old, "w") as target:

@@ -2,9 +2,12 @@
 
 Episodes use the test seeding of §A.6 (``10**9 * seed + i``) and sampled
 actions, as the paper did. The run's agent is rebuilt from its final
-checkpoint; zero-shot, random and bot runs have none. The output path and
-the device are checked before any episode runs; the episode count is recorded
-beside the CSV (``results.write_episode_record``) for the report to check.
+checkpoint, verified against its digest first; zero-shot, random and bot runs
+have none. The output path and the device are checked before any episode runs.
+The CSV is written first, then its record (``results.write_episode_record``):
+the episode count and the CSV's digest for the report to check, and what was
+evaluated (the checkpoint's sha256, or the config's for an untrained agent), which
+the report compares with the run's ``done.json``.
 
 The test protocol is the preset's ``evaluation`` block: ``task_sampling``
 (one task kind per episode or per env instance, §A.5; by default the run's
@@ -27,7 +30,14 @@ from glam_bench.rl.episodes import run_episodes
 from glam_bench.paper.test_sets import get_test_set
 from glam_bench.pipeline.preset_checks import check_device
 from glam_bench.runtime.results import check_output_path, write_csv, write_episode_record
-from glam_bench.runtime.runs import CheckpointError, checkpoint_of, load_checkpoint, read_json, set_rng_state
+from glam_bench.runtime.runs import (
+    CheckpointError,
+    checkpoint_of,
+    load_checkpoint,
+    read_json,
+    set_rng_state,
+    settings_key,
+)
 
 
 class RunNotFinishedError(GlamBenchError, RuntimeError):
@@ -98,8 +108,11 @@ def evaluate_run(run_dir: str | Path, test: str, episodes: int, num_envs: int = 
         "length": [e.length for e in finished],
         "env": env_id,
     })
-    # first: a CSV never outlives a stale record
-    write_episode_record(out, len(frame), test, task_sampling=task_sampling, counting=counting,
-                         num_envs=num_envs)
+    # the CSV first: a failed write leaves the previous CSV and record, which agree; the record
+    # carries the CSV's digest, so a kill between the two writes leaves a pair the report refuses
     write_csv(out, frame, "episodes")
+    evaluated = ({"checkpoint_sha256": checkpoint["sha256"]} if checkpoint is not None
+                 else {"config_sha256": settings_key(run["config"])})
+    write_episode_record(out, len(frame), test, task_sampling=task_sampling, counting=counting,
+                         num_envs=num_envs, **evaluated)
     return out

@@ -10,8 +10,10 @@ Only finished runs are read: a file counts when its run directory (the folder
 of ``train_log.csv``, the parent of ``tests/``) holds ``done.json``. A
 training log must hold updates 1..N of its ``done.json``; a per-episode CSV
 must hold as many episodes as its evaluation recorded beside it
-(``tests/<test>.json``), or, in the committed cache, match ``MANIFEST.json``,
-which is verified whenever the folder has one.
+(``tests/<test>.json``), have the bytes that record's digest names, and have
+evaluated the checkpoint (or, untrained, the config) its run's ``done.json`` names;
+or, in the committed cache, match ``MANIFEST.json``, which is verified whenever
+the folder has one.
 """
 
 from __future__ import annotations
@@ -27,7 +29,14 @@ from glam_bench.pipeline.cache import MANIFEST_NAME, verify_manifest
 from glam_bench.errors import GlamBenchError
 from glam_bench.report import fidelity, stats
 from glam_bench.report.items import Need, Series
-from glam_bench.runtime.results import SCHEMAS, ResultFileError, read_results, recorded_episodes
+from glam_bench.runtime.results import (
+    EVALUATED_KEYS,
+    SCHEMAS,
+    ResultFileError,
+    episode_record,
+    file_sha256,
+    read_results,
+)
 
 #: Glob pattern of each result kind, relative to the results folder.
 PATTERNS: dict[str, str] = {
@@ -67,13 +76,38 @@ def unfinished_runs(results_dir: Path) -> list[Path]:
                    if not (run_directory(p, kind) / "done.json").is_file()})
 
 
+def _done(run_dir: Path) -> dict:
+    """A finished run's ``done.json``."""
+    try:
+        done = json.loads((run_dir / "done.json").read_text(encoding="utf-8"))
+        done["updates"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise ResultFileError(f"{run_dir / 'done.json'}: unreadable ({error})") from None
+    return done
+
+
 def _finished_updates(path: Path) -> int | None:
     """The update count a run's ``done.json`` records (None when it records none)."""
-    try:
-        updates = json.loads((path.parent / "done.json").read_text(encoding="utf-8"))["updates"]
-    except (ValueError, KeyError, TypeError) as error:
-        raise ResultFileError(f"{path.parent / 'done.json'}: unreadable ({error})") from None
+    updates = _done(path.parent)["updates"]
     return None if updates is None else int(updates)
+
+
+def _check_evaluated(path: Path, record: dict) -> None:
+    """Refuse a test file its record does not describe, or that evaluated another policy than
+    the one its run's ``done.json`` names (the run was trained again since)."""
+    rerun = f"re-run its evaluation (glam-bench evaluate --run {path.parent.parent} " \
+            f"--test {path.stem})"
+    if "csv_sha256" in record and record["csv_sha256"] != file_sha256(path):
+        raise ResultFileError(f"{path}: its bytes differ from those its evaluation record "
+                              f"{path.with_suffix('.json').name} describes; {rerun}")
+    done = _done(path.parent.parent)
+    for key in EVALUATED_KEYS:
+        if record.get(key) != done.get(key):
+            what = key.removesuffix("_sha256")
+            raise ResultFileError(
+                f"{path}: evaluated the {what} {str(record.get(key))[:12]}, but the run's "
+                f"done.json names the {what} {str(done.get(key))[:12]} (the run was trained "
+                f"again since); {rerun}")
 
 
 def _check_complete(frame: pd.DataFrame, path: Path, kind: str, verified: bool) -> None:
@@ -86,15 +120,17 @@ def _check_complete(frame: pd.DataFrame, path: Path, kind: str, verified: bool) 
                 f"1..{updates}; the log was damaged, re-run its training (it restores the log "
                 "from its checkpoint)")
     elif kind == "episodes":
-        recorded = recorded_episodes(path)
-        if recorded is None and not verified:
+        record = episode_record(path)
+        if record is None and not verified:
             raise ResultFileError(
                 f"{path}: no evaluation record ({path.with_suffix('.json').name}) beside it, "
                 "so its episode count cannot be checked; re-run its evaluation")
-        if recorded is not None and recorded != len(frame):
+        if record is not None and int(record["episodes"]) != len(frame):
             raise ResultFileError(
-                f"{path}: holds {len(frame)} episodes, but its evaluation recorded {recorded}; "
-                "the file was cut or changed, re-run its evaluation")
+                f"{path}: holds {len(frame)} episodes, but its evaluation recorded "
+                f"{record['episodes']}; the file was cut or changed, re-run its evaluation")
+        if record is not None:
+            _check_evaluated(path, record)
 
 
 def _read_all(paths: list[Path], kind: str, verified: bool = False) -> pd.DataFrame:

@@ -287,8 +287,8 @@ def write_synthetic_results(
                 write_csv(folder / "policy_log.csv", frame, "policy_log")
             for test in run.tests:
                 frame = _episodes(run, seed, test, episodes, preset, rng)
-                write_episode_record(folder / "tests" / f"{test}.csv", len(frame), test)
                 write_csv(folder / "tests" / f"{test}.csv", frame, "episodes")
+                write_episode_record(folder / "tests" / f"{test}.csv", len(frame), test)
             done = {"updates": updates if run.trains else 0, "synthetic": True}
             (folder / "done.json").write_text(json.dumps(done), encoding="utf-8")
     return root

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import hashlib
 import io
 import os
 import tempfile
@@ -94,6 +95,15 @@ def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[io.IOBase]
         raise
 
 
+def file_sha256(path: str | os.PathLike) -> str:
+    """The sha256 of a file's bytes, read in chunks (a checkpoint can be many GB)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def write_csv(path: str | os.PathLike, frame: pd.DataFrame, kind: str) -> None:
     """Write ``frame`` atomically after checking it has every column of schema ``kind``."""
     missing = [c for c in SCHEMAS[kind] if c not in frame.columns]
@@ -164,11 +174,18 @@ def check_output_path(path: str | os.PathLike, is_dir: bool = False) -> Path:
 
 
 # --- evaluation records ------------------------------------------------------------------
-# Each per-episode CSV has a small JSON record beside it, written by the evaluation before the
-# CSV: how many episodes it wrote, and the test protocol they were played under (task sampling
-# and counting, §A.5, §D.1). The report compares the CSV's rows with the count, so a CSV cut at
-# a line boundary (half its episodes, still well-formed) is refused instead of averaged, and
-# names the protocol in its captions (glam_bench.report.fidelity).
+# Each per-episode CSV has a small JSON record beside it, written by the evaluation after the
+# CSV: how many episodes it wrote, the CSV's sha256, the test protocol they were played under
+# (task sampling and counting, §A.5, §D.1) and what was evaluated (the checkpoint's sha256, or
+# the config's for an untrained agent). A failed CSV write leaves the previous pair intact; a
+# kill between the two writes leaves a record whose digest does not match the CSV, which the
+# report refuses. The report compares the CSV's rows with the count, so a CSV cut at a line
+# boundary (half its episodes, still well-formed) is refused instead of averaged, names the
+# protocol in its captions (glam_bench.report.fidelity), and refuses a test of a policy other
+# than the one its run's done.json names (glam_bench.report.data).
+
+#: Keys naming what an evaluation evaluated, in ``done.json`` and in the evaluation record.
+EVALUATED_KEYS: tuple[str, ...] = ("checkpoint_sha256", "config_sha256")
 
 
 def episode_record_path(csv_path: str | os.PathLike) -> Path:
@@ -177,30 +194,41 @@ def episode_record_path(csv_path: str | os.PathLike) -> Path:
 
 
 def write_episode_record(csv_path: str | os.PathLike, episodes: int, test: str,
-                         **protocol: object) -> Path:
-    """Record that ``csv_path`` holds ``episodes`` episodes of ``test`` played under ``protocol``
-    (``task_sampling``, ``counting``, ``num_envs``)."""
+                         **fields: object) -> Path:
+    """Record that ``csv_path`` (already written: its digest is taken from disk) holds
+    ``episodes`` episodes of ``test``, with ``fields``: the protocol (``task_sampling``,
+    ``counting``, ``num_envs``) and what was evaluated (:data:`EVALUATED_KEYS`)."""
     import json
 
     record = episode_record_path(csv_path)
+    data = {"test": test, "episodes": int(episodes), "csv_sha256": file_sha256(csv_path),
+            **fields}
     with atomic_open(record) as handle:
-        json.dump({"test": test, "episodes": int(episodes), **protocol}, handle, sort_keys=True)
+        json.dump(data, handle, sort_keys=True)
         handle.write("\n")
     return record
 
 
-def recorded_episodes(csv_path: str | os.PathLike) -> int | None:
-    """The episode count the evaluation recorded for ``csv_path``; None when there is no record."""
+def episode_record(csv_path: str | os.PathLike) -> dict | None:
+    """The evaluation record of ``csv_path``; None when there is none."""
     import json
 
     record = episode_record_path(csv_path)
     if not record.is_file():
         return None
     try:
-        return int(json.loads(record.read_text(encoding="utf-8"))["episodes"])
+        data = json.loads(record.read_text(encoding="utf-8"))
+        int(data["episodes"])
     except (ValueError, KeyError, TypeError) as error:
         raise ResultFileError(f"{record}: unreadable evaluation record ({error}); "
                               "re-run the evaluation that writes it") from error
+    return data
+
+
+def recorded_episodes(csv_path: str | os.PathLike) -> int | None:
+    """The episode count the evaluation recorded for ``csv_path``; None when there is no record."""
+    record = episode_record(csv_path)
+    return None if record is None else int(record["episodes"])
 
 
 def read_results(path: str | os.PathLike, kind: str) -> pd.DataFrame:

@@ -14,6 +14,15 @@ finished run produces the outputs the pipeline declares.
 The checkpoint also carries the text of the run's logs as they stood after its
 update (they are small), so a resumed run restores a log that was emptied,
 cut or deleted meanwhile instead of continuing from it (:func:`restore_logs`).
+
+Nothing is taken from a checkpoint before it is verified: ``checkpoint.pt.sha256``
+beside it holds the sha256 of its bytes, written with it (``torch.load`` does not
+check the archive's CRCs, so flipped bytes in a tensor would otherwise load). The
+verified digest names the policy a finished run trained (``done.json``) and the one
+each evaluation played (``tests/<test>.json``). Checkpoints load memory-mapped, so
+the ranks of a resumed run share one copy through the page cache. A checkpoint
+written under other run settings is moved aside under a name derived from its
+settings, never over another one, and is resumed when those settings return.
 ``run.json`` stores the checkpoint's path relative to the run directory, so
 the run is found from any working directory.
 """
@@ -23,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
+import hashlib
 import importlib.metadata
 import io
 import json
@@ -41,9 +51,13 @@ import torch
 
 from glam_bench.errors import GlamBenchError
 from glam_bench.runtime import moved_modules
-from glam_bench.runtime.results import atomic_open
+from glam_bench.runtime.results import atomic_open, file_sha256
 
-CHECKPOINT_FORMAT = 1
+#: Checkpoints of format 2 are written with a digest file and verified at every load.
+CHECKPOINT_FORMAT = 2
+#: Checkpoints written before digests existed: read unverified (said on stderr) rather than
+#: refused, so a run in progress when the suite was updated is not lost; its next save has one.
+UNVERIFIED_FORMAT = 1
 
 
 class CheckpointError(GlamBenchError, RuntimeError):
@@ -83,8 +97,12 @@ class RunPaths:
     def checkpoint(self) -> Path:
         return self.work / "checkpoint.pt"
 
+    @property
+    def tests(self) -> Path:
+        return self.results / "tests"
+
     def test_file(self, test: str) -> Path:
-        return self.results / "tests" / f"{test}.csv"
+        return self.tests / f"{test}.csv"
 
 
 def git_revision() -> str:
@@ -145,7 +163,7 @@ def checkpoint_of(run_dir: str | os.PathLike, run: dict) -> Path:
     stored = Path(run["checkpoint"])
     if stored.is_absolute():
         return stored
-    beside = Path(run_dir) / stored
+    beside = Path(os.path.normpath(Path(run_dir) / stored))  # named plainly in messages
     return beside if beside.exists() or not stored.exists() else stored
 
 
@@ -159,6 +177,19 @@ def remove_stray_temporaries(paths: RunPaths) -> list[Path]:
         for stray in folder.glob(".*.tmp") if folder.is_dir() else ():
             stray.unlink(missing_ok=True)
             removed.append(stray)
+    return removed
+
+
+def remove_tests(paths: RunPaths) -> list[Path]:
+    """Delete the run's test files and their records, and say so: they evaluated a policy
+    this run no longer has (it starts over, or resumes another checkpoint)."""
+    removed = sorted(paths.tests.glob("*.csv")) + sorted(paths.tests.glob("*.json"))
+    for path in removed:
+        path.unlink(missing_ok=True)
+    if removed:
+        names = ", ".join(p.name for p in removed if p.suffix == ".csv") or "records only"
+        print(f"removed the tests of this run's previous policy from {paths.tests} ({names}): "
+              "evaluate the run again", file=sys.stderr)
     return removed
 
 
@@ -203,11 +234,90 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 # --- Checkpoints ------------------------------------------------------------------
 
-def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """Write ``state`` atomically: a kill mid-write leaves the previous checkpoint intact."""
+def digest_path(checkpoint: Path) -> Path:
+    """``checkpoint.pt.sha256``: the digest file written with ``checkpoint``."""
+    return checkpoint.with_name(checkpoint.name + ".sha256")
+
+
+class _HashingWriter:
+    """A file wrapper hashing the bytes written through it (``torch.save`` needs write, flush)."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle, self.sha256 = handle, hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.sha256.update(data)
+        return self.handle.write(data)
+
+    def flush(self) -> None:
+        self.handle.flush()
+
+
+def _read_digest(checkpoint: Path) -> dict | None:
+    """The digest file of ``checkpoint`` as a dict, None when absent; CheckpointError if unreadable."""
+    path = digest_path(checkpoint)
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(record.get("sha256"), str):
+            raise ValueError("no sha256")
+        return record
+    except (ValueError, UnicodeDecodeError, AttributeError) as error:
+        raise CheckpointError(
+            f"checkpoint digest {path} is unreadable ({error}), so {checkpoint} cannot be "
+            f"verified; delete both to restart this run from scratch") from error
+
+
+def _write_digest(checkpoint: Path, sha256: str, previous: str | None) -> None:
+    write_json(digest_path(checkpoint), {"file": checkpoint.name, "sha256": sha256,
+                                         "previous": previous})
+
+
+def checkpoint_digest(checkpoint: Path) -> str | None:
+    """The sha256 recorded for ``checkpoint`` when it was written (None without a digest file)."""
+    record = _read_digest(checkpoint)
+    return None if record is None else record["sha256"]
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> str:
+    """Write ``state`` and its digest atomically; return the digest.
+
+    The digest file is written before the checkpoint's rename and also names the
+    checkpoint it replaces (``previous``), so a kill between the two leaves a
+    checkpoint that its digest file still vouches for.
+    """
     payload = {"format": CHECKPOINT_FORMAT, "saved_at": time.time(), "rng": rng_state(), **state}
+    try:
+        previous = checkpoint_digest(path) if path.exists() else None
+    except CheckpointError:
+        previous = None  # an unreadable digest file vouches for nothing; it is replaced
     with atomic_open(path, "wb") as handle:
-        torch.save(payload, handle)
+        writer = _HashingWriter(handle)
+        torch.save(payload, writer)
+        sha256 = writer.sha256.hexdigest()
+        _write_digest(path, sha256, previous)
+    return sha256
+
+
+def verify_checkpoint(path: Path) -> str:
+    """The sha256 of ``path`` once checked against its digest file; CheckpointError otherwise."""
+    record = _read_digest(path)
+    if record is None:
+        raise CheckpointError(
+            f"checkpoint {path} has no digest file ({digest_path(path).name}), so it cannot be "
+            "verified (written by an older glam-bench, or the file was deleted); delete "
+            f"{path} to restart this run from scratch")
+    actual = file_sha256(path)
+    if actual == record["sha256"]:
+        return actual
+    if actual == record.get("previous"):  # killed between the digest's write and the rename
+        _write_digest(path, actual, None)
+        return actual
+    raise CheckpointError(
+        f"checkpoint {path} does not match the digest written with it "
+        f"({digest_path(path).name}): its bytes changed since (disk or copy damage, or an "
+        f"edit). Delete {path} and {digest_path(path).name} to restart this run from scratch")
 
 
 #: Run settings that may differ between a checkpoint and its resume: where files live, the
@@ -217,52 +327,132 @@ RESUME_INSENSITIVE_KEYS = ("preset", "results_dir", "work_dir", "models_dir", "d
                            "data_parallel")
 
 
+def _with_defaults(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` with every RunConfig key it lacks at its default, as a checkpoint written
+    before the key existed was computed with."""
+    from glam_bench.runtime.config import RunConfig  # lazy: runs is imported by config's users
+
+    defaults = {f.name: f.default for f in dataclasses.fields(RunConfig)}
+    return {**defaults, **config}
+
+
 def changed_settings(saved: dict[str, Any] | None, current: dict[str, Any]) -> list[str]:
     """Run-config keys whose values differ between a checkpoint's config and the current one."""
     if saved is None:  # a checkpoint from before configs were recorded: trust it
         return []
-    from glam_bench.runtime.config import RunConfig  # lazy: runs is imported by config's users
-
-    # a key added to RunConfig after the checkpoint was written had its default then
-    defaults = {f.name: f.default for f in dataclasses.fields(RunConfig)}
+    saved, current = _with_defaults(saved), _with_defaults(current)
     keys = (set(saved) | set(current)) - set(RESUME_INSENSITIVE_KEYS)
-    return sorted(k for k in keys if saved.get(k, defaults.get(k)) != current.get(k))
+    return sorted(k for k in keys if saved.get(k) != current.get(k))
 
 
-def load_checkpoint(path: Path, config: dict[str, Any] | None = None) -> dict[str, Any] | None:
-    """The checkpoint at ``path``, or None when there is none.
+def settings_key(config: dict[str, Any]) -> str:
+    """12 hex digits naming what a run computes: equal for two configs exactly when
+    :func:`changed_settings` finds no difference between them."""
+    kept = {k: v for k, v in _with_defaults(config).items() if k not in RESUME_INSENSITIVE_KEYS}
+    text = json.dumps(kept, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
-    It changes nothing global: the RNG states it carries (``payload["rng"]``)
-    are restored by whoever continues the run (``training.train`` on resume).
 
-    A corrupt file raises :class:`CheckpointError` naming it: resuming from a
-    damaged state silently would poison every later number. With ``config``
-    (the run config as a dict), a checkpoint written under different settings
-    (the preset changed since) is moved to ``<path>.stale``, said on stderr,
-    and None is returned: the run starts over instead of mixing two configs.
-    """
-    if not path.exists():
+def _move_checkpoint(source: Path, target: Path) -> None:
+    """Move a checkpoint and its digest file (checkpoint first: a digest file alone is inert)."""
+    os.replace(source, target)
+    with contextlib.suppress(FileNotFoundError):
+        os.replace(digest_path(source), digest_path(target))
+
+
+def _move_aside(path: Path, saved_config: dict[str, Any]) -> Path:
+    """Move ``path`` to ``<name>.<settings key>.stale``, numbered past any such file already
+    there: a checkpoint moved aside is never overwritten."""
+    stem = f"{path.name}.{settings_key(saved_config)}"
+    target = path.with_name(f"{stem}.stale")
+    number = 1
+    while target.exists():
+        number += 1
+        target = path.with_name(f"{stem}.{number}.stale")
+    with contextlib.suppress(FileNotFoundError):  # another rank moved it first
+        _move_checkpoint(path, target)
+    return target
+
+
+def _restore_matching(path: Path, config: dict[str, Any]) -> Path | None:
+    """Move back the newest checkpoint moved aside under ``config``'s settings, if any."""
+    key = settings_key(config)
+    matching = [*path.parent.glob(f"{path.name}.{key}.stale"),
+                *path.parent.glob(f"{path.name}.{key}.*.stale")]
+    if not matching:
         return None
+    newest = max(matching, key=lambda p: p.stat().st_mtime)
+    with contextlib.suppress(FileNotFoundError):  # another rank restored it first
+        _move_checkpoint(newest, path)
+    print(f"resuming {newest}: it was written under the current run config (moved aside "
+          f"after an earlier change, now reverted), restored to {path}", file=sys.stderr)
+    return newest
+
+
+def _read_verified(path: Path) -> dict[str, Any]:
+    """The payload of ``path`` once its digest is verified, loaded memory-mapped."""
+    predates_digests = _read_digest(path) is None
+    sha256 = file_sha256(path) if predates_digests else verify_checkpoint(path)
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=False,
+        # mmap: storages stay in the page cache, shared by every rank that loads the file,
+        # instead of one private copy per process; tensors copied into a model are read once
+        payload = torch.load(path, map_location="cpu", weights_only=False, mmap=True,
                              pickle_module=moved_modules.pickle_module)
     except Exception as error:  # torch raises many types for damaged files
         raise CheckpointError(
             f"checkpoint {path} is corrupt or unreadable ({type(error).__name__}: {error}). "
             "Delete it to restart this run from scratch."
         ) from error
-    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+    if predates_digests:
+        if not isinstance(payload, dict) or payload.get("format") != UNVERIFIED_FORMAT:
+            verify_checkpoint(path)  # a checkpoint of today's format without its digest: refused
+        print(f"warning: checkpoint {path} was written before checkpoints carried a digest, so "
+              "it is read unverified; its next save will carry one", file=sys.stderr)
+    elif not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(
             f"checkpoint {path} has an unknown format; delete it to restart this run"
         )
-    changed = changed_settings(payload.get("config"), config) if config is not None else []
-    if changed:
-        stale = path.with_name(path.name + ".stale")
-        with contextlib.suppress(FileNotFoundError):  # another rank moved it first
-            os.replace(path, stale)
+    payload["sha256"] = sha256
+    return payload
+
+
+def load_checkpoint(path: Path, config: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """The checkpoint at ``path``, verified against its digest, or None when there is none.
+
+    It changes nothing global: the RNG states it carries (``payload["rng"]``)
+    are restored by whoever continues the run (``training.train`` on resume).
+    The payload gains ``sha256``, the verified digest of the file it came from.
+
+    A damaged file, or one without its digest, raises :class:`CheckpointError`
+    naming it: resuming from a damaged state silently would poison every later
+    number. With ``config`` (the run config as a dict), a checkpoint written
+    under different settings (the preset changed since) is moved aside
+    (:func:`_move_aside`), said on stderr, and a checkpoint moved aside earlier
+    under the current settings is restored in its place (the payload then gains
+    ``restored_from``); without one, None is returned: the run starts over
+    instead of mixing two configs.
+    """
+    if path.exists():
+        payload = _read_verified(path)
+        changed = changed_settings(payload.get("config"), config) if config is not None else []
+        if not changed:
+            return payload
+        stale = _move_aside(path, payload["config"])
         print(f"the run config changed since {path} was written ({', '.join(changed)}): "
-              f"moved it to {stale}; training from scratch", file=sys.stderr)
+              f"moved it to {stale} (resumed if the config is changed back)", file=sys.stderr)
+    if config is None:
         return None
+    restored = _restore_matching(path, config)
+    if restored is None:
+        if path.exists() or any(path.parent.glob(f"{path.name}.*.stale")):
+            print(f"no checkpoint of the current run config in {path.parent}: training from "
+                  "scratch", file=sys.stderr)
+        return None
+    payload = _read_verified(path)
+    if changed_settings(payload.get("config"), config):  # cannot happen unless hand-renamed
+        _move_aside(path, payload["config"])
+        return None
+    payload["restored_from"] = restored
     return payload
 
 

@@ -11,7 +11,11 @@ carries the logs' text as of its update, so a resumed run rewrites any log that
 differs from it (rows past the checkpoint from a kill between the two writes,
 or a log damaged or deleted meanwhile) and a resumed run's log equals an
 uninterrupted run's. A checkpoint records the run config; one written under
-other settings is moved aside and the run starts over (``runs.load_checkpoint``).
+other settings is moved aside and the run starts over (``runs.load_checkpoint``), or
+resumes the checkpoint moved aside earlier under the current settings. A run that
+starts over, or resumes a checkpoint moved aside, loses its tests: they evaluated
+another policy. ``done.json`` names the final checkpoint's sha256, which each
+evaluation records, so a test of another policy is never reported as this run's.
 
 A run directory has one writer at a time (``runlock.run_lock``); temporary files
 a killed writer left are removed once the lock is held.
@@ -34,14 +38,17 @@ from glam_bench.runtime.runlock import run_lock
 from glam_bench.runtime.runs import (
     RunPaths,
     checked_log,
+    checkpoint_digest,
     checkpoint_in_run_json,
     environment_info,
     load_checkpoint,
     read_json,
     remove_stray_temporaries,
+    remove_tests,
     restore_logs,
     save_checkpoint,
     set_rng_state,
+    settings_key,
     write_json,
 )
 from glam_bench.runtime.tensorboard_log import TensorBoardRows
@@ -127,7 +134,7 @@ def register_untrained_run(config: RunConfig, paths: RunPaths, model_name: str) 
     with run_lock(paths.results):
         write_run_json(config, paths, model_name)
         write_json(paths.done, {"updates": 0, "frames": 0, "duration": 0.0, "model": model_name,
-                                "trained": False})
+                                "trained": False, "config_sha256": settings_key(config.to_dict())})
 
 
 def train(config: RunConfig, paths: RunPaths, learner: Learner, *, progress: bool = True,
@@ -171,6 +178,7 @@ def _train(config: RunConfig, paths: RunPaths, learner: Learner, progress: bool,
         if is_main:
             for stale in (paths.train_log, paths.policy_log, paths.done):
                 stale.unlink(missing_ok=True)
+            remove_tests(paths)
             write_run_json(config, paths, learner.model_name)
     else:
         # a resumed run continues the global RNG streams of the run it resumes (and only it:
@@ -180,6 +188,10 @@ def _train(config: RunConfig, paths: RunPaths, learner: Learner, progress: bool,
         window.load_state_dict(checkpoint["window"])
         start, elapsed = checkpoint["update"], checkpoint["elapsed"]
         if is_main:
+            if "restored_from" in checkpoint:  # a checkpoint moved aside earlier, resumed
+                paths.done.unlink(missing_ok=True)
+                remove_tests(paths)
+                write_run_json(config, paths, learner.model_name)
             logs = _resume_logs(checkpoint, paths)
     last = plan.num_updates if stop_after is None else min(stop_after, plan.num_updates)
     row_identity = identity(config, learner.model_name)
@@ -220,5 +232,6 @@ def _train(config: RunConfig, paths: RunPaths, learner: Learner, progress: bool,
         run = read_json(paths.run_json)
         write_json(paths.done, {"updates": last, "frames": last * plan.frames_per_update,
                                 "duration": elapsed, "model": learner.model_name,
-                                "git_revision": run["environment"]["git_revision"]})
+                                "git_revision": run["environment"]["git_revision"],
+                                "checkpoint_sha256": checkpoint_digest(paths.checkpoint)})
     return last
