@@ -89,18 +89,10 @@ class SymbolicACModel(nn.Module):
         return torch.zeros(batch_size, self.memory_size, device=device)
 
     def encode_mission(self, mission_ids: torch.Tensor) -> torch.Tensor:
-        """GRU output at each mission's last word (ids right-padded with 0).
-
-        Each distinct mission is encoded once: a batch of envs (or a PPO minibatch's
-        sub-sequences) holds few distinct missions, and the GRU over every row was
-        about a tenth of the training cycle. Rows of a GRU batch are independent,
-        so the result is the same as encoding every row.
-        """
-        unique, inverse = torch.unique(mission_ids, dim=0, return_inverse=True)
-        lengths = (unique != 0).sum(1).clamp(min=1)
-        outputs, _ = self.instr_rnn(self.word_embedding(unique))
-        encoded = outputs[torch.arange(len(lengths), device=outputs.device), lengths - 1]
-        return encoded[inverse]
+        """GRU output at each mission's last word (ids right-padded with 0)."""
+        lengths = (mission_ids != 0).sum(1).clamp(min=1)
+        outputs, _ = self.instr_rnn(self.word_embedding(mission_ids))
+        return outputs[torch.arange(len(lengths), device=outputs.device), lengths - 1]
 
     def forward(
         self, image: torch.Tensor, mission_ids: torch.Tensor, memory: torch.Tensor
