@@ -254,3 +254,32 @@ def test_missing_first_observation_option():
     assert list(memory.observations) == [first] and not memory.actions
     start_new_episode(memory, first, faithful_missing_first_obs=True)
     assert not memory.observations and not memory.actions
+
+
+def test_score_on_sequences_matches_the_padded_forward():
+    """The batched encoder (dedup, shared prefix, length buckets) gives forward's Q-values."""
+    from glam_bench.agents.drrn.network import encode_sequences, shared_prefix_length
+
+    torch.manual_seed(0)
+    net = DRRN(50, 16, 16)
+    rng = np.random.default_rng(0)
+    header = [5, 6, 7, 8]
+    states = [header + rng.integers(1, 50, size=n).tolist() for n in (1, 9, 30, 3, 17, 9, 40)]
+    states += [states[2], [], header]  # a repeat, an empty state, a state that is the prefix alone
+    candidates = [[[1, 2], [3], [4, 5, 6]]] * len(states)
+    counts = [len(c) for c in candidates]
+    flat = [a for c in candidates for a in c]
+    s_ids, s_len = pad_token_ids(states)
+    a_ids, a_len = pad_token_ids(flat)
+    torch.testing.assert_close(net.score(states, flat, counts), net(s_ids, s_len, a_ids, a_len, counts))
+    assert shared_prefix_length([np.array(s) for s in states[:7]]) == 4
+    assert shared_prefix_length([np.array([1, 2]), np.array([1, 2])]) == 1
+    # Gradients agree too.
+    codes = encode_sequences(net.embedding, net.state_encoder, states, bucket_size=3)
+    codes.sum().backward()
+    fast = [p.grad.clone() for p in net.parameters() if p.grad is not None]
+    net.zero_grad()
+    net._encode(net.state_encoder, s_ids, s_len).sum().backward()
+    slow = [p.grad.clone() for p in net.parameters() if p.grad is not None]
+    for a, b in zip(fast, slow):
+        torch.testing.assert_close(a, b)

@@ -288,3 +288,47 @@ def test_the_step_that_ends_an_episode_returns_the_next_episodes_first_observati
     assert infos["final_obs"][0]["descriptions"] == last["descriptions"]
     assert (observations["mission"][0], tuple(observations["descriptions"][0])) != (
         last["mission"], tuple(last["descriptions"]))
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_render_text_off_drops_only_the_descriptions(mode):
+    """Without text the envs give the same images, missions, rewards and ends, minus descriptions."""
+    seeds, rng = env_seeds(3, 4), np.random.default_rng(0)
+    with_text = make_vector_env("BabyAI-Text-MixedTrainLocal-v0", 4, mode)
+    without = make_vector_env("BabyAI-Text-MixedTrainLocal-v0", 4, mode, render_text=False)
+    try:
+        assert "descriptions" not in without.single_observation_space.spaces
+        a, _ = with_text.reset(seed=seeds)
+        b, _ = without.reset(seed=seeds)
+        for step in range(60):
+            assert "descriptions" in a and "descriptions" not in b
+            assert set(b) == set(a) - {"descriptions"}
+            for key in b:
+                assert np.array_equal(np.asarray(a[key]), np.asarray(b[key])), (step, key)
+            actions = rng.integers(0, 6, size=4)
+            a, *rest_a = with_text.step(actions)
+            b, *rest_b = without.step(actions)
+            for x, y in zip(rest_a[:3], rest_b[:3]):
+                assert np.array_equal(x, y)
+    finally:
+        with_text.close()
+        without.close()
+
+
+def test_symbolic_ppo_renders_no_text_and_drrn_does(tmp_path):
+    """Only agents that read the descriptions get envs that render them."""
+    from glam_bench.agents.families import reads_text
+    from glam_bench.agents.symbolic_ppo.learner import build_learner
+    from glam_bench.pipeline.config import RunConfig
+
+    assert not reads_text("symbolic-ppo")
+    assert reads_text("drrn") and reads_text("gflan")
+    run = RunConfig(experiment="t", agent="symbolic-ppo", seed=1, env="BabyAI-Text-MixedTrainLocal-v0",
+                    preset="t", num_envs=2, frames_per_env=20, total_frames=40, device="cpu",
+                    models_dir=str(tmp_path))
+    learner = build_learner(run)
+    try:
+        assert "descriptions" not in learner.observations
+        assert all(not env.unwrapped.render_text for env in learner.envs.envs)
+    finally:
+        learner.close()

@@ -9,6 +9,8 @@ may also declare:
   frames (behavioural cloning counts optimizer steps);
 * ``FLUSH_DENORMAL = True``: its training process flushes denormal floats to
   zero (:func:`glam_bench.runtime.process.configure_process`).
+* ``READS_TEXT = False``: its agent never reads the text descriptions, so its
+  envs skip rendering them (``make_vector_env(..., render_text=False)``).
 
 Reference agents (zero-shot, random, bot) have no training run.
 """
@@ -86,3 +88,8 @@ def schedule(config: RunConfig) -> Schedule:
 def flushes_denormals(name: str) -> bool:
     """Whether the training process of agent ``name`` flushes denormal floats (DRRN's GRU)."""
     return bool(getattr(family(name), "FLUSH_DENORMAL", False))
+
+
+def reads_text(name: str) -> bool:
+    """Whether agent ``name`` reads the text descriptions (a family's ``READS_TEXT``, default True)."""
+    return bool(getattr(family(name), "READS_TEXT", True))

@@ -12,6 +12,9 @@ kind once per env instance, unseeded (§A.5). ``task_sampling="episode"`` (the
 default) draws the kind at every reset from the env's seeded RNG;
 ``task_sampling="instance"`` reproduces the code's one-kind-per-instance
 behaviour, but drawn from the first seeded reset so runs are reproducible.
+
+``render_text=False`` leaves the ``descriptions`` out of every observation (and
+of the observation space), for agents that never read them.
 """
 
 from __future__ import annotations
@@ -82,6 +85,7 @@ class TextLevel(RoomGridLevel):
         room_size: int = 8,
         max_steps: int | None = None,
         render_mode: str | None = None,
+        render_text: bool = True,
     ):
         if language not in LANGUAGES:
             raise ValueError(f"unknown language {language!r}; choose one of {LANGUAGES}")
@@ -99,6 +103,7 @@ class TextLevel(RoomGridLevel):
             self.task_kinds = tuple(task_kinds)
         self.language = language
         self.text_fixes = text_fixes
+        self.render_text = render_text
         self.task_sampling = task_sampling
         self.num_dists = num_dists
         self.task_kind: str | None = None
@@ -109,14 +114,14 @@ class TextLevel(RoomGridLevel):
             max_steps=max_steps, render_mode=render_mode,
         )
         sentence = spaces.Text(max_length=_MAX_SENTENCE_LENGTH, charset=TEXT_CHARSET)
-        self.observation_space = spaces.Dict(
-            {
-                "image": self.observation_space["image"],
-                "direction": self.observation_space["direction"],
-                "mission": self.observation_space["mission"],
-                "descriptions": spaces.Sequence(sentence),
-            }
-        )
+        observation_spaces = {
+            "image": self.observation_space["image"],
+            "direction": self.observation_space["direction"],
+            "mission": self.observation_space["mission"],
+        }
+        if render_text:
+            observation_spaces["descriptions"] = spaces.Sequence(sentence)
+        self.observation_space = spaces.Dict(observation_spaces)
 
     # --- Episode generation ------------------------------------------------
 
@@ -189,8 +194,15 @@ class TextLevel(RoomGridLevel):
         return obs, reward, terminated, truncated, info
 
     def gen_obs(self) -> dict:
+        """minigrid's observation plus, when ``render_text``, its sentences (§A.2).
+
+        Agents that read only the symbolic view and the mission (Symbolic-PPO)
+        build their envs with ``render_text=False``: the observation then has no
+        ``descriptions`` entry and everything else is unchanged.
+        """
         obs = super().gen_obs()
-        obs["descriptions"] = tuple(describe(obs["image"], self.language, self.text_fixes))
+        if self.render_text:
+            obs["descriptions"] = tuple(describe(obs["image"], self.language, self.text_fixes))
         return obs
 
     def bot_action(self) -> int:

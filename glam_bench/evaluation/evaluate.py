@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from glam_bench.agents.families import build_agent, is_trained
+from glam_bench.agents.families import build_agent, is_trained, reads_text
 from glam_bench.runtime.config import RunConfig
 from glam_bench.errors import GlamBenchError
 from glam_bench.envs import env_seeds, make_vector_env
@@ -90,7 +90,7 @@ def evaluate_run(run_dir: str | Path, test: str, episodes: int, num_envs: int = 
     env_id = test_set.env_for(config.env)
     task_sampling = task_sampling or config.task_sampling
     vector_env = make_vector_env(env_id, num_envs, text_fixes=config.text_fixes,
-                                 task_sampling=task_sampling)
+                                 task_sampling=task_sampling, render_text=reads_text(config.agent))
     try:
         agent = build_agent(config, state, vector_env, test_set, config.seed)
         finished = run_episodes(vector_env, agent, episodes,

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from glam_bench.agents.drrn.config import DRRNConfig
-from glam_bench.agents.drrn.network import DRRN, pad_token_ids, split_q_values
+from glam_bench.agents.drrn.network import DRRN, split_q_values
 from glam_bench.agents.drrn.replay import TransitionBatch
 
 TokenIds = Sequence[int]
@@ -71,10 +70,7 @@ class DRRNQLearning:
         self, states: Sequence[TokenIds], candidates: Sequence[Sequence[TokenIds]]
     ) -> tuple[torch.Tensor, list[int]]:
         counts = [len(c) for c in candidates]
-        state_ids, state_lengths = pad_token_ids([_ints(s) for s in states], device=self.device)
-        flat_actions = [_ints(a) for c in candidates for a in c]
-        action_ids, action_lengths = pad_token_ids(flat_actions, device=self.device)
-        q = self.network(state_ids, state_lengths, action_ids, action_lengths, counts)
+        q = self.network.score(states, [a for c in candidates for a in c], counts)
         return q, counts
 
     def q_values(
@@ -123,7 +119,3 @@ class DRRNQLearning:
     def load_state_dict(self, state: dict) -> None:
         self.network.load_state_dict(state["network"])
         self.optimizer.load_state_dict(state["optimizer"])
-
-
-def _ints(seq: TokenIds) -> np.ndarray:
-    return np.asarray(seq, dtype=np.int64)

@@ -61,6 +61,9 @@ from glam_bench.paper.vocabulary import ACTION_SPACES
 
 #: Written on every result row of a Symbolic-PPO run: BabyAI's architecture name (§B.6).
 MODEL_NAME = AGENTS_BY_NAME["symbolic-ppo"].model
+#: The agent reads the symbolic view and the mission, never the text descriptions (§B.6):
+#: its envs skip rendering them (``glam_bench.agents.families.reads_text``).
+READS_TEXT = False
 
 
 def build_model(config: SymbolicPPOConfig, seed: int) -> SymbolicACModel:
@@ -95,7 +98,7 @@ class SymbolicPPOLearner(Learner):
         self.vocab = MissionVocab(cfg.max_vocab)
         self.generator = torch.Generator().manual_seed(run.seed)
         self.envs = make_vector_env(run.env, cfg.num_envs, text_fixes=run.text_fixes,
-                                    task_sampling=run.task_sampling)
+                                    task_sampling=run.task_sampling, render_text=READS_TEXT)
         self.observations, infos = self.envs.reset(seed=env_seeds(run.seed, cfg.num_envs, "train"))
         self.tracker = EpisodeTracker(cfg.num_envs, infos.get("task_kind"))
         self.memory = self.model.initial_memory(cfg.num_envs, self.device)
