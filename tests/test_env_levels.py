@@ -319,7 +319,7 @@ def test_symbolic_ppo_renders_no_text_and_drrn_does(tmp_path):
     """Only agents that read the descriptions get envs that render them."""
     from glam_bench.agents.families import reads_text
     from glam_bench.agents.symbolic_ppo.learner import build_learner
-    from glam_bench.pipeline.config import RunConfig
+    from glam_bench.runtime.config import RunConfig
 
     assert not reads_text("symbolic-ppo")
     assert reads_text("drrn") and reads_text("gflan")
