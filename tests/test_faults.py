@@ -425,6 +425,56 @@ def test_a_yaml_syntax_error_names_line_and_column(tmp_path):
         load_preset(path)
 
 
+def alias_bomb(tmp_path: Path) -> Path:
+    """The ci preset, 2 KB, whose seeds are 9 nested aliases: 9**9 strings once walked."""
+    levels = "abcdefghi"
+    lines = ["bomb_a: &a [" + ", ".join(['"lol"'] * 9) + "]"]
+    lines += [f"bomb_{name}: &{name} [" + ", ".join([f"*{below}"] * 9) + "]"
+              for below, name in zip(levels, levels[1:])]
+    text = "\n".join(lines) + "\n" + CI.read_text(encoding="utf-8").replace(
+        "seeds: [1]\n", "seeds: *i\n")
+    assert "seeds: *i" in text and len(text) < 2500
+    path = tmp_path / "bomb.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _capped(seconds: int = 60):
+    """Run a child under 2 GB of address space: an alias bomb then fails fast, not the machine."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+    return {"preexec_fn": limit, "timeout": seconds, "capture_output": True, "text": True,
+            "cwd": REPO, "env": {**os.environ, "PYTHONPATH": str(REPO)}}
+
+
+@pytest.mark.parametrize("command", ["cli", "snakemake"])
+def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path, command):
+    preset = alias_bomb(tmp_path)
+    if command == "cli":
+        args = ["-m", "glam_bench.cli", *train_args(preset)]
+    else:
+        args = ["-m", "snakemake", "-n", "--configfile", str(preset)]
+    try:
+        result = subprocess.run([sys.executable, *args], **_capped())
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{command} still expanding the alias bomb after 60 s")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "MemoryError" not in output
+    assert f"{preset}, line 1, column 9: YAML anchor &a refused" in output
+    if command == "cli":
+        assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_alias_is_refused_naming_its_line(tmp_path):
+    path = tmp_path / "alias.yaml"
+    path.write_text(CI.read_text(encoding="utf-8") + "notes: *nowhere\n", encoding="utf-8")
+    line = len(CI.read_text(encoding="utf-8").splitlines()) + 1
+    with pytest.raises(ConfigError, match=rf"line {line}, column 8: YAML alias \*nowhere refused"):
+        load_preset(path)
+
+
 # --- 6. user errors are one line, bugs keep their traceback ---------------------------------------
 
 
@@ -438,6 +488,20 @@ def test_a_yaml_syntax_error_names_line_and_column(tmp_path):
 def test_bad_arguments_are_refused_by_the_parser(args):
     code, _, err = run_cli(*args)
     assert code == 2 and "must be a" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "binary", "latin-1"])
+def test_a_preset_that_is_not_utf8_is_one_line_naming_it(tmp_path, encoding):
+    path = tmp_path / "preset.yaml"
+    text = CI.read_text(encoding="utf-8").replace("preset: ci", "preset: ci # café")
+    if encoding == "binary":
+        path.write_bytes(bytes(range(256)) * 4)
+    else:
+        path.write_bytes(text.encode(encoding))
+    code, _, err = run_cli(*train_args(path))
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"{path}: a preset is UTF-8 text, found " in err and "save it as UTF-8" in err
+    assert ("UTF-16" in err) == (encoding == "utf-16")
 
 
 def test_an_unwritable_evaluate_out_is_refused_before_any_episode(reference, tmp_path):
