@@ -504,6 +504,18 @@ def test_a_preset_that_is_not_utf8_is_one_line_naming_it(tmp_path, encoding):
     assert ("UTF-16" in err) == (encoding == "utf-16")
 
 
+@pytest.mark.parametrize("name", ["nope", "google/flan-t5-large"])
+def test_models_fetch_of_a_name_it_cannot_fetch_is_one_line(tmp_path, name):
+    code, _, err = run_cli("models", "fetch", name, "--models-dir", str(tmp_path))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    if name == "nope":
+        assert "unknown model 'nope'" in err and "smollm2-135m" in err
+        assert "glam-bench models list" in err
+    else:
+        assert f"hf download {name} --local-dir {tmp_path}" in err
+    assert not any(tmp_path.iterdir())
+
+
 def test_an_unwritable_evaluate_out_is_refused_before_any_episode(reference, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("", encoding="utf-8")
