@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import io
 import json
 import os
@@ -567,6 +568,56 @@ def test_a_bug_keeps_its_traceback(monkeypatch):
     monkeypatch.setattr(cli, "_play", broken)
     with pytest.raises(ValueError, match="a bug"):
         cli.main(["play"])
+
+
+# --- 8. a full disk or a file-size limit is one line, and the run resumes ------------------------
+
+
+@contextlib.contextmanager
+def file_size_limit(size: int):
+    """Writes past ``size`` bytes fail with EFBIG (SIGXFSZ ignored, as Python does)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, handler)
+
+
+def test_a_file_size_limit_during_a_checkpoint_write_is_one_line_and_the_run_resumes(
+        killed, reference):
+    paths = killed["paths"]
+    before = paths.checkpoint.read_bytes()
+    logs = max(paths.train_log.stat().st_size, paths.policy_log.stat().st_size)
+    assert len(before) > 4 * logs  # the limit stops the checkpoint, not the logs
+    with file_size_limit(2 * logs):
+        code, _, err = run_cli(*train_args(killed["preset"]))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert f"{paths.checkpoint}: cannot write it: the file-size limit" in err
+    assert "ulimit -f" in err and "unexpected pos" not in err
+    assert paths.checkpoint.read_bytes() == before  # the last good checkpoint is kept
+    assert not list(paths.work.glob(".checkpoint.pt.*.tmp"))
+    code, _, err = run_cli(*train_args(killed["preset"]))
+    assert code == 0, err
+    assert numbers(paths.train_log) == numbers(reference["paths"].train_log)
+
+
+def test_a_full_disk_during_a_csv_write_is_one_line_naming_it(reference, tmp_path, monkeypatch):
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    out = tmp_path / "tests" / "no_change.csv"
+    monkeypatch.setattr(os, "fsync", full)  # ENOSPC surfaces at the flush on many filesystems
+    code, _, err = run_cli("evaluate", "--run", str(reference["paths"].results), "--test",
+                           "no_change", "--episodes", "2", "--num-envs", "2", "--out", str(out),
+                           "--no-progress")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert ": cannot write it: no space left on its disk" in err and str(tmp_path) in err
+    assert not out.exists() and not list(tmp_path.rglob("*.tmp"))
 
 
 # --- 7. paths ------------------------------------------------------------------------------------

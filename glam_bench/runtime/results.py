@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import io
 import os
 import tempfile
@@ -70,11 +71,38 @@ class ResultFileError(GlamBenchError, ValueError):
     """A result file is missing, truncated or malformed; the message names file and line."""
 
 
+#: What to do when the disk refuses a write, by errno: these are the user's to fix, not bugs.
+_REFUSED_WRITES: dict[int, str] = {
+    errno.ENOSPC: "no space left on its disk; free some space (or point work_dir and "
+                  "results_dir at another disk)",
+    errno.EDQUOT: "the disk quota is exceeded; free some space or ask for a larger quota",
+    errno.EFBIG: "the file-size limit is reached; raise it (ulimit -f unlimited)",
+}
+
+
+class DiskFullError(ResultFileError):
+    """The disk refused a write (full, over quota, file-size limit); names the file and the fix."""
+
+
+def _refused_write(error: BaseException) -> OSError | None:
+    """The disk's refusal behind ``error``: torch.save reports it as a RuntimeError
+    ("unexpected pos") whose context holds the OSError."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, OSError) and error.errno in _REFUSED_WRITES:
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[io.IOBase]:
     """Open a temporary file beside ``path`` and rename it over ``path`` on success.
 
-    A killed job therefore never leaves a half-written file that looks complete.
+    A killed job therefore never leaves a half-written file that looks complete,
+    and a write the disk refuses (full disk, quota, file-size limit) leaves the
+    previous file as it was and raises :class:`DiskFullError` naming ``path``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -88,9 +116,14 @@ def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[io.IOBase]
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)  # mkstemp creates 0600; result files are meant to be shared
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        refused = _refused_write(error)
+        if refused is not None:
+            raise DiskFullError(
+                f"{path}: cannot write it: {_REFUSED_WRITES[refused.errno]}; then run the same "
+                "command again (the previous file is kept as it was)") from error
         raise
 
 
