@@ -285,6 +285,41 @@ def test_a_report_that_cannot_be_built_exits_non_zero(results, tmp_path, case):
     assert code == 2 and "Traceback" not in err
 
 
+#: A damage to one run's files that status and report must name in one line.
+BROKEN_RUNS = {
+    "run.json cut": ("run.json", lambda p: p.write_bytes(p.read_bytes()[:40])),
+    "done.json empty": ("done.json", lambda p: p.write_bytes(b"")),
+    "train_log.csv binary": ("train_log.csv", lambda p: p.write_bytes(bytes(range(256)) * 8)),
+}
+
+
+@pytest.mark.parametrize("damage", list(BROKEN_RUNS))
+def test_a_report_over_a_broken_run_is_one_line_naming_the_file(results, tmp_path, damage):
+    name, damage_file = BROKEN_RUNS[damage]
+    path = results / "runs" / "mixed" / "gflan" / "seed-1" / name
+    damage_file(path)
+    code, _, err = report(results, tmp_path / "out")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert str(path) in err and "re-run" in err
+
+
+@pytest.mark.parametrize("damage", list(BROKEN_RUNS))
+def test_status_shows_a_broken_run_as_one_row_and_lists_the_others(results, damage):
+    runs = results / "runs" / "mixed" / "gflan"
+    shutil.copytree(runs / "seed-1", runs / "seed-2")
+    shutil.copytree(runs / "seed-1", runs / "seed-3")
+    name, damage_file = BROKEN_RUNS[damage]
+    damage_file(runs / "seed-2" / name)
+    code, out, err = run_cli("status", "--results", str(results))
+    assert code == 0 and err == "", err
+    lines = out.strip().splitlines()
+    assert len(lines) == 4  # the header and one row per run
+    healthy = [line for line in lines if "seed-1" in line or "seed-3" in line]
+    assert len(healthy) == 2 and all("done" in line and "100.0%" in line for line in healthy)
+    broken = next(line for line in lines if "seed-2" in line)
+    assert str(runs / "seed-2" / name) in broken and "re-run" in broken
+
+
 def test_the_manifest_is_verified_when_reading_a_cache(results, tmp_path):
     from glam_bench.pipeline.cache import write_manifest
 

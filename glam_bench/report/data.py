@@ -16,7 +16,6 @@ which is verified whenever the folder has one.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -27,7 +26,14 @@ from glam_bench.pipeline.cache import MANIFEST_NAME, verify_manifest
 from glam_bench.errors import GlamBenchError
 from glam_bench.report import fidelity, stats
 from glam_bench.report.items import Need, Series
-from glam_bench.runtime.results import SCHEMAS, ResultFileError, read_results, recorded_episodes
+from glam_bench.runtime.results import (
+    SCHEMAS,
+    ResultFileError,
+    read_result_json,
+    read_results,
+    recorded_episodes,
+    rerun_hint,
+)
 
 #: Glob pattern of each result kind, relative to the results folder.
 PATTERNS: dict[str, str] = {
@@ -69,11 +75,12 @@ def unfinished_runs(results_dir: Path) -> list[Path]:
 
 def _finished_updates(path: Path) -> int | None:
     """The update count a run's ``done.json`` records (None when it records none)."""
+    done = path.parent / "done.json"
+    record = read_result_json(done)
     try:
-        updates = json.loads((path.parent / "done.json").read_text(encoding="utf-8"))["updates"]
-    except (ValueError, KeyError, TypeError) as error:
-        raise ResultFileError(f"{path.parent / 'done.json'}: unreadable ({error})") from None
-    return None if updates is None else int(updates)
+        return None if record["updates"] is None else int(record["updates"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise ResultFileError(f"{done}: no update count ({error!r}); {rerun_hint(done)}") from None
 
 
 def _check_complete(frame: pd.DataFrame, path: Path, kind: str, verified: bool) -> None:

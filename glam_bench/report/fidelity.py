@@ -8,7 +8,6 @@ the key existed) and words them for the footers of the figures they change.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +15,7 @@ import pandas as pd
 from glam_bench.paper import study
 from glam_bench.pipeline.cache import RECORD_SUFFIX
 from glam_bench.runtime.config import RunConfig
+from glam_bench.runtime.results import read_result_json
 
 #: Run-config keys a caption may name; their defaults are RunConfig's (= the schema's).
 SWITCHES: tuple[str, ...] = ("scorer", "pad_group_size", "non_pretrained_dropout",
@@ -40,7 +40,7 @@ def read_run_settings(results_dir: Path, preset: str | None = None) -> pd.DataFr
     """One row per run.json under ``results_dir``: experiment, agent, seed and :data:`SWITCHES`."""
     rows = []
     for path in sorted(Path(results_dir).glob("**/run.json")):
-        config = json.loads(path.read_text(encoding="utf-8")).get("config", {})
+        config = read_result_json(path).get("config", {})
         if "experiment" not in config or (preset is not None and config.get("preset") != preset):
             continue
         rows.append({**{k: config[k] for k in RUN_KEYS},
@@ -53,7 +53,7 @@ def read_protocols(results_dir: Path) -> pd.DataFrame:
     task_sampling (read from the path, ``runs/<experiment>/<agent>/seed-<seed>/tests/``)."""
     rows = []
     for path in sorted(Path(results_dir).glob(f"**/tests/*{RECORD_SUFFIX}")):
-        protocol = json.loads(path.read_text(encoding="utf-8"))
+        protocol = read_result_json(path)
         if "counting" not in protocol:  # a record written before the protocol was recorded
             continue
         run = path.parent.parent

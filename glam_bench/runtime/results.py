@@ -15,6 +15,7 @@ import contextlib
 import csv
 import errno
 import io
+import json
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -236,6 +237,47 @@ def recorded_episodes(csv_path: str | os.PathLike) -> int | None:
                               "re-run the evaluation that writes it") from error
 
 
+def rerun_hint(path: str | os.PathLike) -> str:
+    """The step that writes ``path`` again: its evaluation for ``tests/*``, else its training."""
+    step = "evaluation (glam-bench evaluate)" if Path(path).parent.name == "tests" \
+        else "training (glam-bench train)"
+    return f"re-run its {step}"
+
+
+def read_result_text(path: str | os.PathLike) -> str:
+    """A result file's text; ResultFileError naming it when missing or not UTF-8 (binary)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ResultFileError(f"{path}: cannot read it ({error.strerror}); {rerun_hint(path)}") \
+            from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ResultFileError(f"{path}: not a text file (byte 0x{data[error.start]:02x} at offset "
+                              f"{error.start} is not UTF-8), so it was damaged; "
+                              f"{rerun_hint(path)}") from None
+
+
+def read_result_json(path: str | os.PathLike) -> dict:
+    """A run's JSON file (run.json, done.json, an evaluation record) as a mapping;
+    ResultFileError naming it when missing, empty, cut, binary or not a mapping."""
+    path = Path(path)
+    text = read_result_text(path)
+    if not text.strip():
+        raise ResultFileError(f"{path}: the file is empty; {rerun_hint(path)}")
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        raise ResultFileError(f"{path}: not valid JSON, the file was cut or changed ({error}); "
+                              f"{rerun_hint(path)}") from None
+    if not isinstance(data, dict):
+        raise ResultFileError(f"{path}: holds a JSON {type(data).__name__}, not a mapping; "
+                              f"{rerun_hint(path)}")
+    return data
+
+
 def read_results(path: str | os.PathLike, kind: str) -> pd.DataFrame:
     """Read a result CSV of schema ``kind``, refusing anything malformed.
 
@@ -248,7 +290,7 @@ def read_results(path: str | os.PathLike, kind: str) -> pd.DataFrame:
         raise ValueError(f"unknown result kind {kind!r}; choose one of {sorted(SCHEMAS)}")
     if not path.is_file():
         raise ResultFileError(f"{path}: result file not found")
-    text = path.read_text(encoding="utf-8")
+    text = read_result_text(path)
     if not text.strip():
         raise ResultFileError(f"{path}: result file is empty")
     if not text.endswith("\n"):
