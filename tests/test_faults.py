@@ -552,6 +552,14 @@ def test_models_fetch_of_a_name_it_cannot_fetch_is_one_line(tmp_path, name):
     assert not any(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize("command", ["evaluate", "play"])
+def test_an_absurd_episode_count_is_refused_by_the_parser(command):
+    args = ["--run", "x", "--test", "no_change"] if command == "evaluate" else []
+    code, _, err = run_cli(command, *args, "--episodes", str(10**12))
+    assert code == 2 and "Traceback" not in err
+    assert "--episodes: must be at most 1000000 (the paper plays 1000 per test)" in err
+
+
 def test_an_unwritable_evaluate_out_is_refused_before_any_episode(reference, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("", encoding="utf-8")
