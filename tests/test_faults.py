@@ -333,6 +333,37 @@ def test_the_manifest_is_verified_when_reading_a_cache(results, tmp_path):
     assert code == 2 and str(log) in err and "sha256" in err
 
 
+#: Where a stray run can lie in a cache so that the report reads it though no manifest path
+#: names it: outside runs/, one folder deeper, or a hidden test file.
+STRAY_RUNS = {"outside runs/": "copy/seed-7", "nested": "runs/mixed/gflan/seed-1/old",
+              "hidden file": "runs/mixed/gflan/seed-1"}
+
+
+@pytest.mark.parametrize("place", list(STRAY_RUNS))
+def test_the_cache_check_covers_every_file_the_report_reads(results, tmp_path, place):
+    """An unlisted test file of a 'seed 7' the report would average in is refused by name."""
+    from glam_bench.pipeline.cache import write_manifest
+
+    run = results / "runs" / "mixed" / "gflan" / "seed-1"
+    for record in results.rglob("tests/*.json"):
+        record.unlink()
+    write_manifest(results, "ci")
+    stray = results / STRAY_RUNS[place]
+    name = ".no_change.csv" if place == "hidden file" else "no_change.csv"
+    (stray / "tests").mkdir(parents=True, exist_ok=True)
+    if stray != run:
+        shutil.copyfile(run / "done.json", stray / "done.json")
+    episodes = rows(run / "tests" / "no_change.csv")
+    with (stray / "tests" / name).open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(episodes[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({**row, "seed": "7", "success": "1"} for row in episodes)
+    code, _, err = report(results, tmp_path / "out")
+    assert code == 2 and str(stray / "tests" / name) in err and "not listed" in err, err
+    code, _, err = run_cli("cache", "verify", "--results", str(results))
+    assert code == 2 and str(stray / "tests" / name) in err, err
+
+
 # --- 4. threads recorded; the hand run is the pipeline's run -------------------------------------
 
 

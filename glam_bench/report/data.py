@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from glam_bench.pipeline.cache import MANIFEST_NAME, verify_manifest
+from glam_bench.pipeline.cache import MANIFEST_NAME, REPORT_GLOBS, verify_manifest
 from glam_bench.errors import GlamBenchError
 from glam_bench.report import fidelity, stats
 from glam_bench.report.items import Need, Series
@@ -36,11 +36,8 @@ from glam_bench.runtime.results import (
 )
 
 #: Glob pattern of each result kind, relative to the results folder.
-PATTERNS: dict[str, str] = {
-    "train_log": "**/train_log.csv",
-    "policy_log": "**/policy_log.csv",
-    "episodes": "**/tests/*.csv",
-}
+PATTERNS: dict[str, str] = {kind: REPORT_GLOBS[kind]
+                             for kind in ("train_log", "policy_log", "episodes")}
 
 #: Columns that make a row unique within each kind; a repeat means two copies of a run.
 UNIQUE_KEYS: dict[str, list[str]] = {
