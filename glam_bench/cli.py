@@ -120,6 +120,20 @@ def _positive(text: str) -> int:
     return value
 
 
+#: The most episodes one ``play`` or ``evaluate`` call plays: 1000x the paper's 1000 per test,
+#: already days of CPU for an LLM agent; a larger count is a typo (an extra zero, 10**12).
+MAX_EPISODES = 1_000_000
+
+
+def _episode_count(text: str) -> int:
+    """argparse type: a positive episode count, at most :data:`MAX_EPISODES`."""
+    value = _positive(text)
+    if value > MAX_EPISODES:
+        raise argparse.ArgumentTypeError(
+            f"must be at most {MAX_EPISODES} (the paper plays 1000 per test), got {value}")
+    return value
+
+
 def _non_negative(text: str) -> int:
     """argparse type: an integer >= 0 (seeds)."""
     value = _integer(text)
@@ -233,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--env", default="BabyAI-Text-MixedTrainLocal-v0")
     play.add_argument("--agent", default="bot",
                       help=f"an agent needing no run: {' or '.join(MODEL_FREE_AGENTS)}")
-    play.add_argument("--episodes", type=_positive, default=3)
+    play.add_argument("--episodes", type=_episode_count, default=3)
     play.add_argument("--seed", type=_non_negative, default=1)
     play.add_argument("--text-fixes", action="store_true",
                       help="corrected text instead of the paper's quirks (§A.2)")
@@ -254,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="evaluate a finished run on a test set")
     evaluate.add_argument("--run", required=True, help="run directory (holds run.json)")
     evaluate.add_argument("--test", required=True, help="test set name, e.g. no_change")
-    evaluate.add_argument("--episodes", type=_positive, default=1000)
+    evaluate.add_argument("--episodes", type=_episode_count, default=1000)
     evaluate.add_argument("--num-envs", type=_positive, default=32)
     evaluate.add_argument("--out", help="CSV path; default: RUN/tests/TEST.csv")
     evaluate.add_argument("--task-sampling", choices=("episode", "instance"),

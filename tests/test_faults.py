@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import io
 import json
 import os
@@ -294,6 +295,41 @@ def test_a_report_that_cannot_be_built_exits_non_zero(results, tmp_path, case):
     assert code == 2 and "Traceback" not in err
 
 
+#: A damage to one run's files that status and report must name in one line.
+BROKEN_RUNS = {
+    "run.json cut": ("run.json", lambda p: p.write_bytes(p.read_bytes()[:40])),
+    "done.json empty": ("done.json", lambda p: p.write_bytes(b"")),
+    "train_log.csv binary": ("train_log.csv", lambda p: p.write_bytes(bytes(range(256)) * 8)),
+}
+
+
+@pytest.mark.parametrize("damage", list(BROKEN_RUNS))
+def test_a_report_over_a_broken_run_is_one_line_naming_the_file(results, tmp_path, damage):
+    name, damage_file = BROKEN_RUNS[damage]
+    path = results / "runs" / "mixed" / "gflan" / "seed-1" / name
+    damage_file(path)
+    code, _, err = report(results, tmp_path / "out")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert str(path) in err and "re-run" in err
+
+
+@pytest.mark.parametrize("damage", list(BROKEN_RUNS))
+def test_status_shows_a_broken_run_as_one_row_and_lists_the_others(results, damage):
+    runs = results / "runs" / "mixed" / "gflan"
+    shutil.copytree(runs / "seed-1", runs / "seed-2")
+    shutil.copytree(runs / "seed-1", runs / "seed-3")
+    name, damage_file = BROKEN_RUNS[damage]
+    damage_file(runs / "seed-2" / name)
+    code, out, err = run_cli("status", "--results", str(results))
+    assert code == 0 and err == "", err
+    lines = out.strip().splitlines()
+    assert len(lines) == 4  # the header and one row per run
+    healthy = [line for line in lines if "seed-1" in line or "seed-3" in line]
+    assert len(healthy) == 2 and all("done" in line and "100.0%" in line for line in healthy)
+    broken = next(line for line in lines if "seed-2" in line)
+    assert str(runs / "seed-2" / name) in broken and "re-run" in broken
+
+
 def test_the_manifest_is_verified_when_reading_a_cache(results, tmp_path):
     from glam_bench.pipeline.cache import write_manifest
 
@@ -305,6 +341,37 @@ def test_the_manifest_is_verified_when_reading_a_cache(results, tmp_path):
     log.write_text(log.read_text(encoding="utf-8").replace(",1,", ",0,", 1), encoding="utf-8")
     code, _, err = report(results, tmp_path / "out2")
     assert code == 2 and str(log) in err and "sha256" in err
+
+
+#: Where a stray run can lie in a cache so that the report reads it though no manifest path
+#: names it: outside runs/, one folder deeper, or a hidden test file.
+STRAY_RUNS = {"outside runs/": "copy/seed-7", "nested": "runs/mixed/gflan/seed-1/old",
+              "hidden file": "runs/mixed/gflan/seed-1"}
+
+
+@pytest.mark.parametrize("place", list(STRAY_RUNS))
+def test_the_cache_check_covers_every_file_the_report_reads(results, tmp_path, place):
+    """An unlisted test file of a 'seed 7' the report would average in is refused by name."""
+    from glam_bench.pipeline.cache import write_manifest
+
+    run = results / "runs" / "mixed" / "gflan" / "seed-1"
+    for record in results.rglob("tests/*.json"):
+        record.unlink()
+    write_manifest(results, "ci")
+    stray = results / STRAY_RUNS[place]
+    name = ".no_change.csv" if place == "hidden file" else "no_change.csv"
+    (stray / "tests").mkdir(parents=True, exist_ok=True)
+    if stray != run:
+        shutil.copyfile(run / "done.json", stray / "done.json")
+    episodes = rows(run / "tests" / "no_change.csv")
+    with (stray / "tests" / name).open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(episodes[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({**row, "seed": "7", "success": "1"} for row in episodes)
+    code, _, err = report(results, tmp_path / "out")
+    assert code == 2 and str(stray / "tests" / name) in err and "not listed" in err, err
+    code, _, err = run_cli("cache", "verify", "--results", str(results))
+    assert code == 2 and str(stray / "tests" / name) in err, err
 
 
 # --- 4. threads recorded; the hand run is the pipeline's run -------------------------------------
@@ -435,6 +502,56 @@ def test_a_yaml_syntax_error_names_line_and_column(tmp_path):
         load_preset(path)
 
 
+def alias_bomb(tmp_path: Path) -> Path:
+    """The ci preset, 2 KB, whose seeds are 9 nested aliases: 9**9 strings once walked."""
+    levels = "abcdefghi"
+    lines = ["bomb_a: &a [" + ", ".join(['"lol"'] * 9) + "]"]
+    lines += [f"bomb_{name}: &{name} [" + ", ".join([f"*{below}"] * 9) + "]"
+              for below, name in zip(levels, levels[1:])]
+    text = "\n".join(lines) + "\n" + CI.read_text(encoding="utf-8").replace(
+        "seeds: [1]\n", "seeds: *i\n")
+    assert "seeds: *i" in text and len(text) < 2500
+    path = tmp_path / "bomb.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _capped(seconds: int = 60):
+    """Run a child under 2 GB of address space: an alias bomb then fails fast, not the machine."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+    return {"preexec_fn": limit, "timeout": seconds, "capture_output": True, "text": True,
+            "cwd": REPO, "env": {**os.environ, "PYTHONPATH": str(REPO)}}
+
+
+@pytest.mark.parametrize("command", ["cli", "snakemake"])
+def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path, command):
+    preset = alias_bomb(tmp_path)
+    if command == "cli":
+        args = ["-m", "glam_bench.cli", *train_args(preset)]
+    else:
+        args = ["-m", "snakemake", "-n", "--configfile", str(preset)]
+    try:
+        result = subprocess.run([sys.executable, *args], **_capped())
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{command} still expanding the alias bomb after 60 s")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "MemoryError" not in output
+    assert f"{preset}, line 1, column 9: YAML anchor &a refused" in output
+    if command == "cli":
+        assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_alias_is_refused_naming_its_line(tmp_path):
+    path = tmp_path / "alias.yaml"
+    path.write_text(CI.read_text(encoding="utf-8") + "notes: *nowhere\n", encoding="utf-8")
+    line = len(CI.read_text(encoding="utf-8").splitlines()) + 1
+    with pytest.raises(ConfigError, match=rf"line {line}, column 8: YAML alias \*nowhere refused"):
+        load_preset(path)
+
+
 # --- 6. user errors are one line, bugs keep their traceback ---------------------------------------
 
 
@@ -448,6 +565,40 @@ def test_a_yaml_syntax_error_names_line_and_column(tmp_path):
 def test_bad_arguments_are_refused_by_the_parser(args):
     code, _, err = run_cli(*args)
     assert code == 2 and "must be a" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "binary", "latin-1"])
+def test_a_preset_that_is_not_utf8_is_one_line_naming_it(tmp_path, encoding):
+    path = tmp_path / "preset.yaml"
+    text = CI.read_text(encoding="utf-8").replace("preset: ci", "preset: ci # café")
+    if encoding == "binary":
+        path.write_bytes(bytes(range(256)) * 4)
+    else:
+        path.write_bytes(text.encode(encoding))
+    code, _, err = run_cli(*train_args(path))
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"{path}: a preset is UTF-8 text, found " in err and "save it as UTF-8" in err
+    assert ("UTF-16" in err) == (encoding == "utf-16")
+
+
+@pytest.mark.parametrize("name", ["nope", "google/flan-t5-large"])
+def test_models_fetch_of_a_name_it_cannot_fetch_is_one_line(tmp_path, name):
+    code, _, err = run_cli("models", "fetch", name, "--models-dir", str(tmp_path))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    if name == "nope":
+        assert "unknown model 'nope'" in err and "smollm2-135m" in err
+        assert "glam-bench models list" in err
+    else:
+        assert f"hf download {name} --local-dir {tmp_path}" in err
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("command", ["evaluate", "play"])
+def test_an_absurd_episode_count_is_refused_by_the_parser(command):
+    args = ["--run", "x", "--test", "no_change"] if command == "evaluate" else []
+    code, _, err = run_cli(command, *args, "--episodes", str(10**12))
+    assert code == 2 and "Traceback" not in err
+    assert "--episodes: must be at most 1000000 (the paper plays 1000 per test)" in err
 
 
 def test_an_unwritable_evaluate_out_is_refused_before_any_episode(reference, tmp_path):
@@ -501,6 +652,56 @@ def test_a_bug_keeps_its_traceback(monkeypatch):
     monkeypatch.setattr(cli, "_play", broken)
     with pytest.raises(ValueError, match="a bug"):
         cli.main(["play"])
+
+
+# --- 8. a full disk or a file-size limit is one line, and the run resumes ------------------------
+
+
+@contextlib.contextmanager
+def file_size_limit(size: int):
+    """Writes past ``size`` bytes fail with EFBIG (SIGXFSZ ignored, as Python does)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, handler)
+
+
+def test_a_file_size_limit_during_a_checkpoint_write_is_one_line_and_the_run_resumes(
+        killed, reference):
+    paths = killed["paths"]
+    before = paths.checkpoint.read_bytes()
+    logs = max(paths.train_log.stat().st_size, paths.policy_log.stat().st_size)
+    assert len(before) > 4 * logs  # the limit stops the checkpoint, not the logs
+    with file_size_limit(2 * logs):
+        code, _, err = run_cli(*train_args(killed["preset"]))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert f"{paths.checkpoint}: cannot write it: the file-size limit" in err
+    assert "ulimit -f" in err and "unexpected pos" not in err
+    assert paths.checkpoint.read_bytes() == before  # the last good checkpoint is kept
+    assert not list(paths.work.glob(".checkpoint.pt.*.tmp"))
+    code, _, err = run_cli(*train_args(killed["preset"]))
+    assert code == 0, err
+    assert numbers(paths.train_log) == numbers(reference["paths"].train_log)
+
+
+def test_a_full_disk_during_a_csv_write_is_one_line_naming_it(reference, tmp_path, monkeypatch):
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    out = tmp_path / "tests" / "no_change.csv"
+    monkeypatch.setattr(os, "fsync", full)  # ENOSPC surfaces at the flush on many filesystems
+    code, _, err = run_cli("evaluate", "--run", str(reference["paths"].results), "--test",
+                           "no_change", "--episodes", "2", "--num-envs", "2", "--out", str(out),
+                           "--no-progress")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert ": cannot write it: no space left on its disk" in err and str(tmp_path) in err
+    assert not out.exists() and not list(tmp_path.rglob("*.tmp"))
 
 
 # --- 7. paths ------------------------------------------------------------------------------------

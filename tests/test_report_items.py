@@ -17,7 +17,6 @@ import jinja2
 import pytest
 
 from glam_bench.paper import study
-from glam_bench.errors import GlamBenchError
 from glam_bench.report import figures, items, synthetic
 from glam_bench.report.items import ReportItemError
 

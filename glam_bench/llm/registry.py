@@ -20,6 +20,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from glam_bench.errors import GlamBenchError
 from glam_bench.llm import gguf_wheel, tiny
 from glam_bench.llm.names import SMOLLM2
 
@@ -75,17 +76,23 @@ def fetch_command(name: str, models_dir: str | os.PathLike) -> str:
     return f"hf download {name} --local-dir {target}"
 
 
+class UnfetchableModelError(GlamBenchError, ValueError):
+    """A name ``glam-bench models fetch`` cannot fetch; the message says what can, or how."""
+
+
 def fetch(name: str, models_dir: str | os.PathLike, wheel: Path | None = None, force: bool = False) -> Path:
     """Make ``name`` present under ``models_dir``; the folder. Built-ins are built, wheels converted."""
     entry = MODELS.get(name)
     if entry is None:
-        raise ValueError(f"unknown model {name!r}; known: {', '.join(MODELS)}")
+        raise UnfetchableModelError(
+            f"unknown model {name!r}; the known models are {', '.join(MODELS)} "
+            "(glam-bench models list shows which are present)")
     target = Path(models_dir) / folder_name(name)
     if entry.source == "built-in":
         return tiny.ensure_built(name, models_dir)
     if entry.source == "hub":
-        raise ValueError(f"{name} comes from the Hugging Face Hub; fetch it with: "
-                         f"{fetch_command(name, models_dir)}")
+        raise UnfetchableModelError(f"{name} comes from the Hugging Face Hub; fetch it with: "
+                                    f"{fetch_command(name, models_dir)}")
     if not force and (target / gguf_wheel.RECORD_FILE).exists():
         gguf_wheel.verify_checkpoint(target)
         return target

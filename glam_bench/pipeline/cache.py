@@ -35,6 +35,16 @@ RUN_FILES = ("run.json", "done.json", "train_log.csv", "policy_log.csv")
 #: Beside a test CSV, its evaluation record: episode count and test protocol
 #: (``glam_bench.runtime.results.write_episode_record``).
 RECORD_SUFFIX = ".json"
+#: Every file the report reads under a results folder, wherever it lies (``report.data`` and
+#: ``report.fidelity`` glob these): the cache check covers all of them, not only RUN_FILES.
+REPORT_GLOBS: dict[str, str] = {
+    "train_log": "**/train_log.csv",
+    "policy_log": "**/policy_log.csv",
+    "episodes": "**/tests/*.csv",
+    "record": "**/tests/*.json",
+    "run": "**/run.json",
+    "done": "**/done.json",
+}
 #: How to restore one committed file after an accidental edit.
 RESTORE_HINT = ("restore it with `git checkout -- {path}`, or rebuild the cache from a finished "
                 "run with `glam-bench cache refresh`")
@@ -98,6 +108,14 @@ def result_files(results_dir: str | os.PathLike) -> list[str]:
             if parse_result_path(relative) is not None:
                 found.append(relative)
     return sorted(found)
+
+
+def report_inputs(results_dir: str | os.PathLike) -> list[str]:
+    """Every file under ``results_dir`` that the report would read (:data:`REPORT_GLOBS`),
+    hidden or outside the ``runs/`` layout ones included; relative and sorted."""
+    root = Path(results_dir)
+    return sorted({path.relative_to(root).as_posix() for pattern in REPORT_GLOBS.values()
+                   for path in root.glob(pattern) if path.is_file()})
 
 
 def _git_revision(where: Path) -> str:
@@ -196,9 +214,9 @@ def verify_manifest(results_dir: str | os.PathLike) -> dict:
     """Check every file of the cache against its manifest; return the manifest.
 
     Refuses (CacheError naming the file) a listed file that is missing or whose
-    sha256 differs, and a result file that the manifest does not list: the
-    report reads every result file it finds, so an unlisted one would slip in
-    unverified.
+    sha256 differs, and any file the report would read (:func:`report_inputs`,
+    wherever it lies) that the manifest does not list: an unlisted one would
+    slip into the figures unverified.
     """
     root = Path(results_dir)
     manifest = load_manifest(root)
@@ -212,9 +230,10 @@ def verify_manifest(results_dir: str | os.PathLike) -> dict:
         elif sha256_file(path) != expected:
             problems.append(f"{path}: sha256 does not match {root / MANIFEST_NAME} (the file was "
                             "changed or damaged); " + RESTORE_HINT.format(path=path))
-    for relative in sorted(set(result_files(root)) - set(manifest["files"])):
-        problems.append(f"{root / relative}: not listed in {root / MANIFEST_NAME}; remove it, "
-                        "or refresh the cache with `glam-bench cache refresh`")
+    for relative in sorted(set(result_files(root) + report_inputs(root)) - set(manifest["files"])):
+        problems.append(f"{root / relative}: not listed in {root / MANIFEST_NAME}, yet the report "
+                        "would read it; remove it, or refresh the cache with "
+                        "`glam-bench cache refresh`")
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise CacheError(f"cached results refused: {problems[0]}{more}"

@@ -19,6 +19,7 @@ every start, and every SLURM job step starts Snakemake again.
 from __future__ import annotations
 
 import importlib
+import io
 import re
 from pathlib import Path
 
@@ -38,7 +39,21 @@ HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """yaml.SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+    """yaml.SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last)
+    and any anchor or alias: a few nested aliases expand to gigabytes once a validator or an
+    error message walks the data (an "alias bomb"), and a preset never needs them."""
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            mark = event.start_mark
+            what = f"alias *{event.anchor}" if isinstance(event, yaml.AliasEvent) \
+                else f"anchor &{event.anchor}"
+            raise ConfigError(
+                f"{mark.name}, line {mark.line + 1}, column {mark.column + 1}: YAML {what} "
+                "refused; presets take no anchors or aliases, write the values out in full"
+            )
+        return super().compose_node(parent, index)
 
 
 def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False):
@@ -60,12 +75,30 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
                               _mapping_without_duplicates)
 
 
-def load_yaml_strict(path: str | Path) -> object:
-    """A YAML file's data; ConfigError with line and column on a syntax error or duplicate key."""
-    path = Path(path)
+def _utf8_text(path: Path) -> str:
+    """The file's text; ConfigError naming the file when it is not UTF-8 (binary, UTF-16)."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            return yaml.load(handle, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
+        data = path.read_bytes()
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the preset ({error.strerror})") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        utf16 = data[:2] in (b"\xff\xfe", b"\xfe\xff")
+        found = "UTF-16 text" if utf16 else f"byte 0x{data[error.start]:02x} at offset {error.start}"
+        raise ConfigError(f"{path}: a preset is UTF-8 text, found {found}; save it as UTF-8 "
+                          "(e.g. iconv -t UTF-8), or pass the YAML preset, not another file") \
+            from None
+
+
+def load_yaml_strict(path: str | Path) -> object:
+    """A YAML file's data; ConfigError naming the file on text that is not UTF-8, and with
+    line and column on a syntax error, a duplicate key, an anchor or an alias."""
+    path = Path(path)
+    stream = io.StringIO(_utf8_text(path))
+    stream.name = str(path)  # marks name the file
+    try:
+        return yaml.load(stream, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"

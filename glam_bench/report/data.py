@@ -18,14 +18,13 @@ the folder has one.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
 
-from glam_bench.pipeline.cache import MANIFEST_NAME, verify_manifest
+from glam_bench.pipeline.cache import MANIFEST_NAME, REPORT_GLOBS, verify_manifest
 from glam_bench.errors import GlamBenchError
 from glam_bench.report import fidelity, stats
 from glam_bench.report.items import Need, Series
@@ -35,15 +34,14 @@ from glam_bench.runtime.results import (
     ResultFileError,
     episode_record,
     file_sha256,
+    read_result_json,
     read_results,
+    rerun_hint,
 )
 
 #: Glob pattern of each result kind, relative to the results folder.
-PATTERNS: dict[str, str] = {
-    "train_log": "**/train_log.csv",
-    "policy_log": "**/policy_log.csv",
-    "episodes": "**/tests/*.csv",
-}
+PATTERNS: dict[str, str] = {kind: REPORT_GLOBS[kind]
+                             for kind in ("train_log", "policy_log", "episodes")}
 
 #: Columns that make a row unique within each kind; a repeat means two copies of a run.
 UNIQUE_KEYS: dict[str, list[str]] = {
@@ -78,11 +76,10 @@ def unfinished_runs(results_dir: Path) -> list[Path]:
 
 def _done(run_dir: Path) -> dict:
     """A finished run's ``done.json``."""
-    try:
-        done = json.loads((run_dir / "done.json").read_text(encoding="utf-8"))
-        done["updates"]
-    except (ValueError, KeyError, TypeError) as error:
-        raise ResultFileError(f"{run_dir / 'done.json'}: unreadable ({error})") from None
+    path = run_dir / "done.json"
+    done = read_result_json(path)
+    if "updates" not in done:
+        raise ResultFileError(f"{path}: no update count; {rerun_hint(path)}")
     return done
 
 

@@ -8,14 +8,14 @@ the key existed) and words them for the footers of the figures they change.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
 from glam_bench.paper import study
-from glam_bench.pipeline.cache import RECORD_SUFFIX
+from glam_bench.pipeline.cache import RECORD_SUFFIX, REPORT_GLOBS
 from glam_bench.runtime.config import RunConfig
+from glam_bench.runtime.results import read_result_json
 
 #: Run-config keys a caption may name; their defaults are RunConfig's (= the schema's).
 SWITCHES: tuple[str, ...] = ("scorer", "pad_group_size", "non_pretrained_dropout",
@@ -39,8 +39,8 @@ PROTOCOL_COLUMNS = [*RUN_KEYS, "test", "counting", "test_task_sampling"]
 def read_run_settings(results_dir: Path, preset: str | None = None) -> pd.DataFrame:
     """One row per run.json under ``results_dir``: experiment, agent, seed and :data:`SWITCHES`."""
     rows = []
-    for path in sorted(Path(results_dir).glob("**/run.json")):
-        config = json.loads(path.read_text(encoding="utf-8")).get("config", {})
+    for path in sorted(Path(results_dir).glob(REPORT_GLOBS["run"])):
+        config = read_result_json(path).get("config", {})
         if "experiment" not in config or (preset is not None and config.get("preset") != preset):
             continue
         rows.append({**{k: config[k] for k in RUN_KEYS},
@@ -52,8 +52,8 @@ def read_protocols(results_dir: Path) -> pd.DataFrame:
     """One row per evaluation record ``tests/<test>.json``: experiment, agent, seed, test, counting,
     task_sampling (read from the path, ``runs/<experiment>/<agent>/seed-<seed>/tests/``)."""
     rows = []
-    for path in sorted(Path(results_dir).glob(f"**/tests/*{RECORD_SUFFIX}")):
-        protocol = json.loads(path.read_text(encoding="utf-8"))
+    for path in sorted(Path(results_dir).glob(REPORT_GLOBS["record"])):
+        protocol = read_result_json(path)
         if "counting" not in protocol:  # a record written before the protocol was recorded
             continue
         run = path.parent.parent

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import hashlib
 import io
+import json
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -71,11 +73,38 @@ class ResultFileError(GlamBenchError, ValueError):
     """A result file is missing, truncated or malformed; the message names file and line."""
 
 
+#: What to do when the disk refuses a write, by errno: these are the user's to fix, not bugs.
+_REFUSED_WRITES: dict[int, str] = {
+    errno.ENOSPC: "no space left on its disk; free some space (or point work_dir and "
+                  "results_dir at another disk)",
+    errno.EDQUOT: "the disk quota is exceeded; free some space or ask for a larger quota",
+    errno.EFBIG: "the file-size limit is reached; raise it (ulimit -f unlimited)",
+}
+
+
+class DiskFullError(ResultFileError):
+    """The disk refused a write (full, over quota, file-size limit); names the file and the fix."""
+
+
+def _refused_write(error: BaseException) -> OSError | None:
+    """The disk's refusal behind ``error``: torch.save reports it as a RuntimeError
+    ("unexpected pos") whose context holds the OSError."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, OSError) and error.errno in _REFUSED_WRITES:
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[io.IOBase]:
     """Open a temporary file beside ``path`` and rename it over ``path`` on success.
 
-    A killed job therefore never leaves a half-written file that looks complete.
+    A killed job therefore never leaves a half-written file that looks complete,
+    and a write the disk refuses (full disk, quota, file-size limit) leaves the
+    previous file as it was and raises :class:`DiskFullError` naming ``path``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -89,9 +118,14 @@ def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[io.IOBase]
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)  # mkstemp creates 0600; result files are meant to be shared
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        refused = _refused_write(error)
+        if refused is not None:
+            raise DiskFullError(
+                f"{path}: cannot write it: {_REFUSED_WRITES[refused.errno]}; then run the same "
+                "command again (the previous file is kept as it was)") from error
         raise
 
 
@@ -231,6 +265,47 @@ def recorded_episodes(csv_path: str | os.PathLike) -> int | None:
     return None if record is None else int(record["episodes"])
 
 
+def rerun_hint(path: str | os.PathLike) -> str:
+    """The step that writes ``path`` again: its evaluation for ``tests/*``, else its training."""
+    step = "evaluation (glam-bench evaluate)" if Path(path).parent.name == "tests" \
+        else "training (glam-bench train)"
+    return f"re-run its {step}"
+
+
+def read_result_text(path: str | os.PathLike) -> str:
+    """A result file's text; ResultFileError naming it when missing or not UTF-8 (binary)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ResultFileError(f"{path}: cannot read it ({error.strerror}); {rerun_hint(path)}") \
+            from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ResultFileError(f"{path}: not a text file (byte 0x{data[error.start]:02x} at offset "
+                              f"{error.start} is not UTF-8), so it was damaged; "
+                              f"{rerun_hint(path)}") from None
+
+
+def read_result_json(path: str | os.PathLike) -> dict:
+    """A run's JSON file (run.json, done.json, an evaluation record) as a mapping;
+    ResultFileError naming it when missing, empty, cut, binary or not a mapping."""
+    path = Path(path)
+    text = read_result_text(path)
+    if not text.strip():
+        raise ResultFileError(f"{path}: the file is empty; {rerun_hint(path)}")
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        raise ResultFileError(f"{path}: not valid JSON, the file was cut or changed ({error}); "
+                              f"{rerun_hint(path)}") from None
+    if not isinstance(data, dict):
+        raise ResultFileError(f"{path}: holds a JSON {type(data).__name__}, not a mapping; "
+                              f"{rerun_hint(path)}")
+    return data
+
+
 def read_results(path: str | os.PathLike, kind: str) -> pd.DataFrame:
     """Read a result CSV of schema ``kind``, refusing anything malformed.
 
@@ -243,7 +318,7 @@ def read_results(path: str | os.PathLike, kind: str) -> pd.DataFrame:
         raise ValueError(f"unknown result kind {kind!r}; choose one of {sorted(SCHEMAS)}")
     if not path.is_file():
         raise ResultFileError(f"{path}: result file not found")
-    text = path.read_text(encoding="utf-8")
+    text = read_result_text(path)
     if not text.strip():
         raise ResultFileError(f"{path}: result file is empty")
     if not text.endswith("\n"):

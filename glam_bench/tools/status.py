@@ -3,18 +3,20 @@
 Reads only what training already writes: ``run.json`` (the resolved config, so
 the run's total frames), the last row of ``train_log.csv`` (frames so far and
 elapsed seconds) and ``done.json`` (finished). Safe to run while jobs write.
+A run whose files cannot be read is one row naming the file and the fix; the
+other runs are listed as usual.
 """
 
 from __future__ import annotations
 
 import csv
-import json
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
 from glam_bench.agents.families import schedule
 from glam_bench.runtime.config import RunConfig
-from glam_bench.runtime.results import ResultFileError
+from glam_bench.runtime.results import ResultFileError, read_result_json, read_result_text, rerun_hint
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,8 @@ class RunStatus:
     total_frames: int
     frames_per_s: float | None
     done: bool
+    #: Why the run's files cannot be read (the file and the fix); None for a readable run.
+    problem: str | None = None
 
     @property
     def eta_s(self) -> float | None:
@@ -41,31 +45,61 @@ def last_row(path: Path) -> dict | None:
     """The last complete row of a CSV log, or None when it has none yet."""
     if not path.is_file():
         return None
-    with open(path, newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    try:
+        rows = list(csv.DictReader(io.StringIO(read_result_text(path))))
+    except csv.Error as error:
+        raise ResultFileError(f"{path}: not a CSV log ({error}); {rerun_hint(path)}") from None
     return rows[-1] if rows else None
 
 
+def _number(row: dict, column: str, path: Path) -> float:
+    try:
+        return float(row[column])
+    except (KeyError, TypeError, ValueError):
+        raise ResultFileError(f"{path}: no number in column {column!r} of its last row; "
+                              f"{rerun_hint(path)}") from None
+
+
 def run_status(run_dir: Path, results_dir: Path) -> RunStatus:
-    config = RunConfig.from_dict(json.loads((run_dir / "run.json").read_text(encoding="utf-8"))["config"])
+    """Where the run in ``run_dir`` stands; ResultFileError naming a file it cannot read."""
+    run_json = run_dir / "run.json"
+    record = read_result_json(run_json)
+    try:
+        config = RunConfig.from_dict(record["config"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise ResultFileError(f"{run_json}: no usable run config ({error!r}); "
+                              f"{rerun_hint(run_json)}") from None
     plan = schedule(config)
     total = plan.num_updates * plan.frames_per_update
-    row = last_row(run_dir / "train_log.csv")
-    frames = int(float(row["frames"])) if row else 0
-    duration = float(row["duration"]) if row else 0.0
+    log = run_dir / "train_log.csv"
+    row = last_row(log)
+    frames = int(_number(row, "frames", log)) if row else 0
+    duration = _number(row, "duration", log) if row else 0.0
     done = (run_dir / "done.json").is_file()
     if done:
-        frames = max(frames, int(json.loads((run_dir / "done.json").read_text(encoding="utf-8"))["frames"]))
+        frames = max(frames, int(_number(read_result_json(run_dir / "done.json"), "frames",
+                                         run_dir / "done.json")))
     rate = frames / duration if duration > 0 else None
     return RunStatus(str(run_dir.relative_to(results_dir)), frames, total, rate, done)
 
 
+def _broken(run_dir: Path, results_dir: Path, error: ResultFileError) -> RunStatus:
+    return RunStatus(str(run_dir.relative_to(results_dir)), 0, 0, None, False, problem=str(error))
+
+
 def collect_status(results_dir: str | Path) -> list[RunStatus]:
-    """The status of every run (a folder with ``run.json``) under ``results_dir``, sorted by path."""
+    """The status of every run (a folder with ``run.json``) under ``results_dir``, sorted by path;
+    a run that cannot be read is listed with its problem."""
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         raise ResultFileError(f"results folder {results_dir} not found; pass the preset's results_dir")
-    return [run_status(p.parent, results_dir) for p in sorted(results_dir.rglob("run.json"))]
+    statuses = []
+    for path in sorted(results_dir.rglob("run.json")):
+        try:
+            statuses.append(run_status(path.parent, results_dir))
+        except ResultFileError as error:
+            statuses.append(_broken(path.parent, results_dir, error))
+    return statuses
 
 
 def format_duration(seconds: float | None) -> str:
@@ -79,6 +113,9 @@ def status_table(statuses: list[RunStatus]) -> str:
     """A plain-text table: run, progress, frames/s, ETA."""
     lines = [f"{'run':<40} {'frames':>21} {'done':>6} {'frames/s':>9} {'ETA':>8}"]
     for s in statuses:
+        if s.problem is not None:
+            lines.append(f"{s.run:<40} unreadable: {' '.join(s.problem.split())}")
+            continue
         share = s.frames / s.total_frames if s.total_frames else 1.0
         rate = f"{s.frames_per_s:.1f}" if s.frames_per_s else "-"
         eta = "done" if s.done else format_duration(s.eta_s)
