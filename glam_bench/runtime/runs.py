@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import dataclasses
 import importlib.metadata
 import io
 import json
@@ -209,23 +208,18 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
         torch.save(payload, handle)
 
 
-#: Run settings that may differ between a checkpoint and its resume: where files live, the
-#: preset's name, the device and the data-parallel engine change nothing the run computes
-#: (beyond float rounding; a checkpoint is the single-process state under every engine).
-RESUME_INSENSITIVE_KEYS = ("preset", "results_dir", "work_dir", "models_dir", "device",
-                           "data_parallel")
-
-
 def changed_settings(saved: dict[str, Any] | None, current: dict[str, Any]) -> list[str]:
-    """Run-config keys whose values differ between a checkpoint's config and the current one."""
+    """Run-identity keys whose values differ between a checkpoint's config and the current one.
+
+    Keys that change no result (``config.RESULT_NEUTRAL_KEYS``) and settings blocks the agent
+    does not read may differ: the checkpoint resumes (``RunConfig.identity``).
+    """
     if saved is None:  # a checkpoint from before configs were recorded: trust it
         return []
-    from glam_bench.runtime.config import RunConfig  # lazy: runs is imported by config's users
+    from glam_bench.runtime.config import identity_of  # lazy: runs is imported by config's users
 
-    # a key added to RunConfig after the checkpoint was written had its default then
-    defaults = {f.name: f.default for f in dataclasses.fields(RunConfig)}
-    keys = (set(saved) | set(current)) - set(RESUME_INSENSITIVE_KEYS)
-    return sorted(k for k in keys if saved.get(k, defaults.get(k)) != current.get(k))
+    old, new = identity_of(saved), identity_of(current)
+    return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
 
 
 def load_checkpoint(path: Path, config: dict[str, Any] | None = None) -> dict[str, Any] | None:
