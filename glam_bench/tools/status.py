@@ -2,7 +2,9 @@
 
 Reads only what training already writes: ``run.json`` (the resolved config, so
 the run's total frames), the last row of ``train_log.csv`` (frames so far and
-elapsed seconds) and ``done.json`` (finished). Safe to run while jobs write.
+elapsed seconds), ``done.json`` (finished) and the run's lock: a run neither done
+nor held by a live process is *stopped* (killed, preempted, failed), whatever its
+files say. Safe to run while jobs write.
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ from pathlib import Path
 from glam_bench.agents.families import schedule
 from glam_bench.runtime.config import RunConfig
 from glam_bench.runtime.results import ResultFileError
+from glam_bench.runtime.runlock import lock_holder
+
+#: What a run is doing: written, being trained by a live process, or neither.
+STATES = ("done", "running", "stopped")
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,8 @@ class RunStatus:
     total_frames: int
     frames_per_s: float | None
     done: bool
+    #: One of :data:`STATES`.
+    state: str = "stopped"
 
     @property
     def eta_s(self) -> float | None:
@@ -57,7 +65,8 @@ def run_status(run_dir: Path, results_dir: Path) -> RunStatus:
     if done:
         frames = max(frames, int(json.loads((run_dir / "done.json").read_text(encoding="utf-8"))["frames"]))
     rate = frames / duration if duration > 0 else None
-    return RunStatus(str(run_dir.relative_to(results_dir)), frames, total, rate, done)
+    state = "done" if done else "running" if lock_holder(run_dir) is not None else "stopped"
+    return RunStatus(str(run_dir.relative_to(results_dir)), frames, total, rate, done, state)
 
 
 def collect_status(results_dir: str | Path) -> list[RunStatus]:
@@ -76,11 +85,12 @@ def format_duration(seconds: float | None) -> str:
 
 
 def status_table(statuses: list[RunStatus]) -> str:
-    """A plain-text table: run, progress, frames/s, ETA."""
-    lines = [f"{'run':<40} {'frames':>21} {'done':>6} {'frames/s':>9} {'ETA':>8}"]
+    """A plain-text table: run, progress, state, frames/s, ETA (at its rate, once resumed)."""
+    lines = [f"{'run':<40} {'frames':>21} {'done':>6} {'state':>8} {'frames/s':>9} {'ETA':>8}"]
     for s in statuses:
         share = s.frames / s.total_frames if s.total_frames else 1.0
         rate = f"{s.frames_per_s:.1f}" if s.frames_per_s else "-"
         eta = "done" if s.done else format_duration(s.eta_s)
-        lines.append(f"{s.run:<40} {s.frames:>10}/{s.total_frames:<10} {share:>6.1%} {rate:>9} {eta:>8}")
+        lines.append(f"{s.run:<40} {s.frames:>10}/{s.total_frames:<10} {share:>6.1%} {s.state:>8} "
+                     f"{rate:>9} {eta:>8}")
     return "\n".join(lines)
