@@ -28,6 +28,7 @@ import json
 import os
 import platform
 import random
+import socket
 import subprocess
 import sys
 import time
@@ -125,6 +126,30 @@ def environment_info() -> dict[str, str | int]:
         "torch_interop_threads": torch.get_num_interop_threads(),
         "machine": platform.machine(),
         "platform": platform.platform(), "git_revision": git_revision(),
+    }
+
+
+def segment_record(device: torch.device, start_update: int,
+                   weights: dict[str, Any] | None) -> dict[str, Any]:
+    """What one segment of a run (a start, or a resume) ran on, for ``run.json``'s ``segments``.
+
+    ``device`` is the one the learner resolved (``auto`` made concrete); a run
+    resumed elsewhere shows each machine, GPU and library stack it used.
+    """
+    import torch.distributed as dist
+
+    cuda = device.type == "cuda"
+    nccl = torch.cuda.nccl.version() if cuda else None
+    return {
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "start_update": start_update,
+        "device": str(device),
+        "gpu": torch.cuda.get_device_name(torch.cuda.current_device()) if cuda else None,
+        "torch": torch.__version__, "cuda": torch.version.cuda,
+        "nccl": ".".join(map(str, nccl)) if isinstance(nccl, tuple) else nccl,
+        "world_size": dist.get_world_size() if dist.is_available() and dist.is_initialized()
+        else 1,
+        "host": socket.gethostname(), "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+        "weights": weights,
     }
 
 

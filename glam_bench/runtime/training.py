@@ -35,10 +35,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
 from tqdm.auto import tqdm
 
 from glam_bench.errors import GlamBenchError
 from glam_bench.runtime.config import RunConfig
+from glam_bench.runtime.devices import resolve_device
 from glam_bench.rl.episodes import Episode
 from glam_bench.runtime.results import with_rows, write_text
 from glam_bench.rl.stats import EpisodeWindow, update_row
@@ -53,6 +55,7 @@ from glam_bench.runtime.runs import (
     remove_stray_temporaries,
     restore_logs,
     save_checkpoint,
+    segment_record,
     set_rng_state,
     write_json,
 )
@@ -118,6 +121,11 @@ class Learner(ABC):
     def close(self) -> None:
         """Release envs and processes."""
 
+    def weights(self) -> dict[str, Any] | None:
+        """Which pretrained weights it started from (revision, sha256 per file; recorded in
+        run.json), or None for a learner that loads none."""
+        return None
+
 
 class TrainingStopped(GlamBenchError, RuntimeError):
     """The job was sent SIGTERM; its checkpoint is written, and re-running it resumes."""
@@ -159,8 +167,6 @@ def agreed_stop(stop: bool) -> bool:
 
     if not (dist.is_available() and dist.is_initialized()):
         return stop
-    import torch
-
     device = (torch.device("cuda", torch.cuda.current_device())
               if dist.get_backend() == "nccl" else torch.device("cpu"))
     flag = torch.tensor([int(stop)], device=device)
@@ -174,13 +180,30 @@ def identity(config: RunConfig, model_name: str) -> dict[str, object]:
             "preset": config.preset, "seed": config.seed}
 
 
-def write_run_json(config: RunConfig, paths: RunPaths, model_name: str) -> None:
-    """``run.json``: the resolved config, the model, versions, git revision, checkpoint path."""
+def write_run_json(config: RunConfig, paths: RunPaths, model_name: str,
+                   segment: dict[str, Any] | None = None) -> None:
+    """``run.json``: the resolved config, the model, versions, git revision, checkpoint path,
+    and ``segments``: one record per start or resume (:func:`runs.segment_record`)."""
     write_json(paths.run_json, {
         "config": config.to_dict(), "model": model_name, "environment": environment_info(),
         "checkpoint": checkpoint_in_run_json(paths),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "segments": [segment] if segment is not None else [],
     })
+
+
+def add_segment(paths: RunPaths, segment: dict[str, Any]) -> None:
+    """Append a resumed segment's record to ``run.json`` (rewritten atomically)."""
+    run = read_json(paths.run_json)
+    run["segments"] = [*run.get("segments", []), segment]
+    write_json(paths.run_json, run)
+
+
+def _segment(config: RunConfig, learner: Learner, start: int) -> dict[str, Any]:
+    device = getattr(learner, "device", None)
+    if not isinstance(device, torch.device):
+        device = resolve_device(config.device)
+    return segment_record(device, start, learner.weights())
 
 
 def register_untrained_run(config: RunConfig, paths: RunPaths, model_name: str) -> None:
@@ -233,7 +256,7 @@ def _train(config: RunConfig, paths: RunPaths, learner: Learner, progress: bool,
         if is_main:
             for stale in (paths.train_log, paths.policy_log, paths.done):
                 stale.unlink(missing_ok=True)
-            write_run_json(config, paths, learner.model_name)
+            write_run_json(config, paths, learner.model_name, _segment(config, learner, 0))
     else:
         # a resumed run continues the global RNG streams of the run it resumes (and only it:
         # loading a checkpoint elsewhere, e.g. to evaluate, leaves them alone)
@@ -244,6 +267,7 @@ def _train(config: RunConfig, paths: RunPaths, learner: Learner, progress: bool,
         saving = checkpoint.get("checkpoint_s", 0.0)  # older checkpoints did not measure it
         if is_main:
             logs = _resume_logs(checkpoint, paths)
+            add_segment(paths, _segment(config, learner, start))
     last = plan.num_updates if stop_after is None else min(stop_after, plan.num_updates)
     row_identity = identity(config, learner.model_name)
     bar = tqdm(total=plan.num_updates, initial=start, disable=not (progress and is_main),
