@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
+from glam_bench.runtime.results import TIMING_COLUMNS
 from glam_bench.agents.bc import build_agent
 from glam_bench.agents.bc import collect as bc_collect
 from glam_bench.agents.bc.collect import DATA_FILE, SourceRunError, record_episodes
@@ -173,7 +174,7 @@ def test_killed_and_resumed_run_equals_uninterrupted_run(ci_preset, tmp_path, ti
     monkeypatch.setattr(bc_collect, "collect", no_second_collection)
     learner_b = _train(resumed)
     a, b = pd.read_csv(run_paths(full).train_log), pd.read_csv(run_paths(resumed).train_log)
-    columns = [c for c in a.columns if c not in ("fps", "duration")]
+    columns = [c for c in a.columns if c not in TIMING_COLUMNS]
     pd.testing.assert_frame_equal(a[columns], b[columns])
     assert a["frames"].tolist() == [8 * k for k in range(1, 9)]
     assert a["success_rate"].isna().all() and a["entropy"].isna().all()
@@ -261,7 +262,7 @@ def test_bc_gflan_killed_and_resumed_equals_uninterrupted(ci_preset, tmp_path, t
     _train(resumed, stop_after=2)
     learner_b = _train(resumed)
     a, b = pd.read_csv(run_paths(full).train_log), pd.read_csv(run_paths(resumed).train_log)
-    columns = [c for c in a.columns if c not in ("fps", "duration")]
+    columns = [c for c in a.columns if c not in TIMING_COLUMNS]
     assert len(a) == run_schedule(full).num_updates == 4 and (a["agent"] == "bc-gflan").all()
     pd.testing.assert_frame_equal(a[columns], b[columns])
     for key, value in learner_a.policy.state_dict().items():

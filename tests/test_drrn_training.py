@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
+from glam_bench.runtime.results import TIMING_COLUMNS
 from glam_bench.agents import RandomAgent
 from glam_bench.agents.drrn.learner import DRRNAgent, DRRNLearner, build_agent, build_learner
 from glam_bench.agents.drrn.prompt_memory import EnvPrompts
@@ -23,8 +24,6 @@ from glam_bench.runtime.runs import CheckpointError, RunPaths
 from glam_bench.runtime.training import train
 from glam_bench.paper.vocabulary import SYNONYM_ACTION_SETS
 
-#: Columns that measure the machine, not the run.
-TIMING_COLUMNS = ["fps", "duration"]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -59,7 +58,7 @@ def run_paths(root, name: str) -> RunPaths:
 
 
 def log_without_timings(paths: RunPaths) -> pd.DataFrame:
-    return pd.read_csv(paths.train_log).drop(columns=TIMING_COLUMNS)
+    return pd.read_csv(paths.train_log).drop(columns=list(TIMING_COLUMNS))
 
 
 def success_rate(episodes) -> float:

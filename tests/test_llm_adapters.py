@@ -10,6 +10,7 @@ import pytest
 import torch
 import yaml
 
+from glam_bench.runtime.results import TIMING_COLUMNS
 from glam_bench.agents.families import schedule
 from glam_bench.agents.llm_ppo import LLMPPOLearner, build_agent
 from glam_bench.runtime.config import AdapterConfig, ConfigError, PPOConfig, RunConfig, resolve_run
@@ -149,7 +150,7 @@ def test_lora_checkpoint_holds_no_base_weights_and_resumes_exactly(ci_lora, tmp_
     straight, learner_a = _train(ci_lora, tmp_path / "straight")
     resumed, learner_b = _train(ci_lora, tmp_path / "resumed", stop_after=2)
     a, b = pd.read_csv(straight.train_log), pd.read_csv(resumed.train_log)
-    columns = [c for c in a.columns if c not in ("fps", "duration")]
+    columns = [c for c in a.columns if c not in TIMING_COLUMNS]
     assert len(a) == schedule(ci_lora).num_updates == 4
     pd.testing.assert_frame_equal(a[columns], b[columns])
     pd.testing.assert_frame_equal(pd.read_csv(straight.policy_log), pd.read_csv(resumed.policy_log))

@@ -12,6 +12,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
+from glam_bench.runtime.results import TIMING_COLUMNS
 from glam_bench.agents import RandomAgent
 from glam_bench.agents.families import schedule
 from glam_bench.agents.llm_ppo import (
@@ -80,7 +81,7 @@ def test_killed_and_resumed_run_equals_uninterrupted_run(ci_config, tmp_path):
     full, learner_a = _train(ci_config, tmp_path, "full")
     resumed, learner_b = _train(ci_config, tmp_path, "resumed", stop_after=2)
     a, b = pd.read_csv(full.train_log), pd.read_csv(resumed.train_log)
-    columns = [c for c in a.columns if c not in ("fps", "duration")]
+    columns = [c for c in a.columns if c not in TIMING_COLUMNS]
     assert len(a) == schedule(ci_config).num_updates == 4
     pd.testing.assert_frame_equal(a[columns], b[columns])
     pd.testing.assert_frame_equal(pd.read_csv(full.policy_log), pd.read_csv(resumed.policy_log))
@@ -97,7 +98,7 @@ def test_every_llm_agent_resumes_exactly(agent, ci_config, tmp_path):
     full, learner_a = _train(config, tmp_path, "full")
     resumed, learner_b = _train(config, tmp_path, "resumed", stop_after=1)
     a, b = pd.read_csv(full.train_log), pd.read_csv(resumed.train_log)
-    columns = [c for c in a.columns if c not in ("fps", "duration")]
+    columns = [c for c in a.columns if c not in TIMING_COLUMNS]
     assert len(a) == schedule(config).num_updates == 2 and (a["agent"] == agent).all()
     pd.testing.assert_frame_equal(a[columns], b[columns])
     for key, value in learner_a.policy.state_dict().items():
@@ -131,7 +132,7 @@ def test_a_checkpoint_of_other_settings_is_set_aside_and_the_run_starts_over(ci_
     assert len(list(paths.work.glob("checkpoint.pt.*.stale"))) == 1
     fresh, _ = _train(changed, tmp_path, "fresh")
     restarted, from_scratch = pd.read_csv(paths.train_log), pd.read_csv(fresh.train_log)
-    columns = [c for c in restarted.columns if c not in ("fps", "duration")]
+    columns = [c for c in restarted.columns if c not in TIMING_COLUMNS]
     pd.testing.assert_frame_equal(restarted[columns], from_scratch[columns])
 
 

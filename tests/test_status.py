@@ -58,3 +58,49 @@ def test_tensorboard_mirrors_the_train_log_rows(tmp_path):
     assert success == [(128, 0.25), (256, 0.5)]
     assert [e.step for e in events.Scalars("train/return_mean")] == [256]
     assert "train/experiment" not in events.Tags()["scalars"]
+
+
+def _hold_lock(run_dir):
+    """A live process holding the run's lock, as a training does."""
+    import subprocess
+    import sys
+
+    code = ("import sys, time\nfrom glam_bench.runtime.runlock import run_lock\n"
+            "with run_lock(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(60)\n")
+    child = subprocess.Popen([sys.executable, "-c", code, str(run_dir)], stdout=subprocess.PIPE,
+                             text=True)
+    assert child.stdout.readline().strip() == "held"
+    return child
+
+
+def test_a_run_whose_lock_holder_is_gone_shows_as_stopped(tmp_path, capsys):
+    """A killed training leaves its files (and its lock file, naming it) but no holder."""
+    run = tmp_path / "runs/mixed/gflan/seed-1"
+    make_run(run, [40, 80], [10.0, 20.0])
+    child = _hold_lock(run)
+    try:
+        assert [s.state for s in collect_status(tmp_path)] == ["running"]
+    finally:
+        child.kill()
+        child.wait()
+    assert str(child.pid) in (run / ".lock").read_text()  # the file still names the dead holder
+    (status,) = collect_status(tmp_path)
+    assert status.state == "stopped" and not status.done
+    assert main(["status", "--results", str(tmp_path)]) == 0
+    assert "stopped" in capsys.readouterr().out
+    make_run(tmp_path / "runs/mixed/gflan/seed-2", [200, 400], [5.0, 10.0], done=True)
+    assert [s.state for s in collect_status(tmp_path)] == ["stopped", "done"]
+
+
+def test_a_status_probe_does_not_refuse_a_training_starting_meanwhile(tmp_path):
+    import fcntl
+    import threading
+
+    from glam_bench.runtime.runlock import LOCK_NAME, run_lock
+
+    tmp_path.joinpath(LOCK_NAME).touch()
+    with open(tmp_path / LOCK_NAME) as probe:
+        fcntl.flock(probe, fcntl.LOCK_SH)  # a probe that takes longer than any real one
+        threading.Timer(0.1, fcntl.flock, (probe, fcntl.LOCK_UN)).start()
+        with run_lock(tmp_path):
+            pass

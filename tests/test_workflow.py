@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from glam_bench.runtime.results import TIMING_COLUMNS
 from glam_bench.pipeline.cache import CacheError, refresh_cache, verify_manifest, write_manifest
 from glam_bench.paper import study
 from glam_bench.runtime.config import study_grid
@@ -35,7 +36,6 @@ CONFIG_DIR = REPO / "workflows" / "config"
 #: Rules that never go to a cluster (report, aggregation, cache).
 REPORT_RULE = re.compile(
     r"^(all|train|evaluate|figures|draw_.+|fig_.+|verify_cache|refresh_cache)$")
-TIMING_COLUMNS = {"fps", "duration"}
 
 
 # --- helpers ----------------------------------------------------------------------------------

@@ -65,6 +65,7 @@ from glam_bench.llm.adapters import (
     policy_state_dict,
 )
 from glam_bench.llm.heads import VARIANTS, LLMPolicy, PolicyOutput
+from glam_bench.llm.loading import model_weights_record
 from glam_bench.llm.scoring import ScoringConfig
 from glam_bench.llm.sharding import (
     full_optimizer_state_dict,
@@ -481,6 +482,10 @@ class LLMPPOLearner(Learner):
             if self.vector_env is not None:
                 self.vector_env.close()
             self.vector_env, self.book, self.tracker, self.prompts = moved_modules.loads(state["envs"])
+
+    def weights(self) -> dict:
+        """The revision and digests of the weights ``config.model`` loads (run.json)."""
+        return model_weights_record(self.config.model, self.config.models_dir)
 
     def close(self) -> None:
         if self.vector_env is not None:

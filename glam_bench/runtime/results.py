@@ -46,6 +46,11 @@ TRAIN_LOG_COLUMNS: tuple[str, ...] = (
     "entropy", "policy_loss", "value_loss", "loss", "grad_norm",
 )
 
+#: ``train_log.csv`` columns that measure the machine, not the run: they differ between two
+#: runs of one config (a resumed run and an uninterrupted one). ``checkpoint_s`` is added by
+#: the training loop (seconds spent writing checkpoints before the row).
+TIMING_COLUMNS: tuple[str, ...] = ("fps", "duration", "checkpoint_s")
+
 #: Per-episode evaluation file: one row per test episode (§D.1).
 EPISODE_COLUMNS: tuple[str, ...] = (
     *IDENTITY_COLUMNS,

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import dataclasses
 import hashlib
 import importlib.metadata
 import io
@@ -39,6 +38,7 @@ import json
 import os
 import platform
 import random
+import socket
 import subprocess
 import sys
 import time
@@ -145,6 +145,30 @@ def environment_info() -> dict[str, str | int]:
         "torch_interop_threads": torch.get_num_interop_threads(),
         "machine": platform.machine(),
         "platform": platform.platform(), "git_revision": git_revision(),
+    }
+
+
+def segment_record(device: torch.device, start_update: int,
+                   weights: dict[str, Any] | None) -> dict[str, Any]:
+    """What one segment of a run (a start, or a resume) ran on, for ``run.json``'s ``segments``.
+
+    ``device`` is the one the learner resolved (``auto`` made concrete); a run
+    resumed elsewhere shows each machine, GPU and library stack it used.
+    """
+    import torch.distributed as dist
+
+    cuda = device.type == "cuda"
+    nccl = torch.cuda.nccl.version() if cuda else None
+    return {
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "start_update": start_update,
+        "device": str(device),
+        "gpu": torch.cuda.get_device_name(torch.cuda.current_device()) if cuda else None,
+        "torch": torch.__version__, "cuda": torch.version.cuda,
+        "nccl": ".".join(map(str, nccl)) if isinstance(nccl, tuple) else nccl,
+        "world_size": dist.get_world_size() if dist.is_available() and dist.is_initialized()
+        else 1,
+        "host": socket.gethostname(), "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+        "weights": weights,
     }
 
 
@@ -320,36 +344,26 @@ def verify_checkpoint(path: Path) -> str:
         f"edit). Delete {path} and {digest_path(path).name} to restart this run from scratch")
 
 
-#: Run settings that may differ between a checkpoint and its resume: where files live, the
-#: preset's name, the device and the data-parallel engine change nothing the run computes
-#: (beyond float rounding; a checkpoint is the single-process state under every engine).
-RESUME_INSENSITIVE_KEYS = ("preset", "results_dir", "work_dir", "models_dir", "device",
-                           "data_parallel")
-
-
-def _with_defaults(config: dict[str, Any]) -> dict[str, Any]:
-    """``config`` with every RunConfig key it lacks at its default, as a checkpoint written
-    before the key existed was computed with."""
-    from glam_bench.runtime.config import RunConfig  # lazy: runs is imported by config's users
-
-    defaults = {f.name: f.default for f in dataclasses.fields(RunConfig)}
-    return {**defaults, **config}
-
-
 def changed_settings(saved: dict[str, Any] | None, current: dict[str, Any]) -> list[str]:
-    """Run-config keys whose values differ between a checkpoint's config and the current one."""
+    """Run-identity keys whose values differ between a checkpoint's config and the current one.
+
+    Keys that change no result (``config.RESULT_NEUTRAL_KEYS``) and settings blocks the agent
+    does not read may differ: the checkpoint resumes (``RunConfig.identity``).
+    """
     if saved is None:  # a checkpoint from before configs were recorded: trust it
         return []
-    saved, current = _with_defaults(saved), _with_defaults(current)
-    keys = (set(saved) | set(current)) - set(RESUME_INSENSITIVE_KEYS)
-    return sorted(k for k in keys if saved.get(k) != current.get(k))
+    from glam_bench.runtime.config import identity_of  # lazy: runs is imported by config's users
+
+    old, new = identity_of(saved), identity_of(current)
+    return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
 
 
 def settings_key(config: dict[str, Any]) -> str:
     """12 hex digits naming what a run computes: equal for two configs exactly when
     :func:`changed_settings` finds no difference between them."""
-    kept = {k: v for k, v in _with_defaults(config).items() if k not in RESUME_INSENSITIVE_KEYS}
-    text = json.dumps(kept, sort_keys=True, default=str)
+    from glam_bench.runtime.config import identity_of  # lazy, as in changed_settings
+
+    text = json.dumps(identity_of(config), sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 

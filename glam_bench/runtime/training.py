@@ -3,8 +3,16 @@
 Every learner (LLM PPO, DRRN, Symbolic-PPO, behavioural cloning) implements
 :class:`Learner`: collect data and update once, and save/restore its whole
 state. :func:`train` does the rest identically for all of them: a progress
-bar, one log row per update (§G) written atomically, a checkpoint after every
-update, resume from the last checkpoint, and ``done.json`` at the end.
+bar, one log row per update (§G) written atomically, a checkpoint every
+``checkpoint_every`` updates, after the last one and when the job is sent
+SIGTERM (preemption, a SLURM time limit), resume from the last checkpoint, and
+``done.json`` at the end.
+
+Time spent checkpointing is measured: ``train_log.csv``'s ``checkpoint_s``
+column holds the seconds spent writing checkpoints before that row, and its
+``duration`` (the run's wall time, which ``glam-bench status`` divides frames
+by for its ETA) includes them; ``fps`` is one update's frames over that
+update's own time, without checkpointing.
 
 Order of writes per update: log rows first, checkpoint second. The checkpoint
 carries the logs' text as of its update, so a resumed run rewrites any log that
@@ -23,14 +31,20 @@ a killed writer left are removed once the lock is held.
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
 from tqdm.auto import tqdm
 
+from glam_bench.errors import GlamBenchError
 from glam_bench.runtime.config import RunConfig
+from glam_bench.runtime.devices import resolve_device
 from glam_bench.rl.episodes import Episode
 from glam_bench.runtime.results import with_rows, write_text
 from glam_bench.rl.stats import EpisodeWindow, update_row
@@ -47,6 +61,7 @@ from glam_bench.runtime.runs import (
     remove_tests,
     restore_logs,
     save_checkpoint,
+    segment_record,
     set_rng_state,
     settings_key,
     write_json,
@@ -113,6 +128,58 @@ class Learner(ABC):
     def close(self) -> None:
         """Release envs and processes."""
 
+    def weights(self) -> dict[str, Any] | None:
+        """Which pretrained weights it started from (revision, sha256 per file; recorded in
+        run.json), or None for a learner that loads none."""
+        return None
+
+
+class TrainingStopped(GlamBenchError, RuntimeError):
+    """The job was sent SIGTERM; its checkpoint is written, and re-running it resumes."""
+
+
+class StopRequest:
+    """Set by SIGTERM while :func:`train` runs: the loop checkpoints after the current update
+    and stops. A second SIGTERM kills at once (torch's default), for a job that hangs."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+
+    def __call__(self, signum: int, frame) -> None:
+        if self.signal is not None:
+            signal.signal(signum, signal.SIG_DFL)
+            signal.raise_signal(signum)
+        self.signal = signum
+
+
+@contextlib.contextmanager
+def stop_on_sigterm() -> Iterator[StopRequest]:
+    """Turn SIGTERM into a :class:`StopRequest` for the ``with`` block (main thread only)."""
+    request = StopRequest()
+    try:
+        previous = signal.signal(signal.SIGTERM, request)
+    except ValueError:  # not the main thread: no handler, never a stop request
+        yield request
+        return
+    try:
+        yield request
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def agreed_stop(stop: bool) -> bool:
+    """Whether any rank was asked to stop: every rank must take the same last checkpoint
+    (a sharded learner gathers it collectively), and torchrun signals ranks one by one."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()):
+        return stop
+    device = (torch.device("cuda", torch.cuda.current_device())
+              if dist.get_backend() == "nccl" else torch.device("cpu"))
+    flag = torch.tensor([int(stop)], device=device)
+    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+    return bool(flag.item())
+
 
 def identity(config: RunConfig, model_name: str) -> dict[str, object]:
     """The identity columns every result row carries."""
@@ -120,13 +187,30 @@ def identity(config: RunConfig, model_name: str) -> dict[str, object]:
             "preset": config.preset, "seed": config.seed}
 
 
-def write_run_json(config: RunConfig, paths: RunPaths, model_name: str) -> None:
-    """``run.json``: the resolved config, the model, versions, git revision, checkpoint path."""
+def write_run_json(config: RunConfig, paths: RunPaths, model_name: str,
+                   segment: dict[str, Any] | None = None) -> None:
+    """``run.json``: the resolved config, the model, versions, git revision, checkpoint path,
+    and ``segments``: one record per start or resume (:func:`runs.segment_record`)."""
     write_json(paths.run_json, {
         "config": config.to_dict(), "model": model_name, "environment": environment_info(),
         "checkpoint": checkpoint_in_run_json(paths),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "segments": [segment] if segment is not None else [],
     })
+
+
+def add_segment(paths: RunPaths, segment: dict[str, Any]) -> None:
+    """Append a resumed segment's record to ``run.json`` (rewritten atomically)."""
+    run = read_json(paths.run_json)
+    run["segments"] = [*run.get("segments", []), segment]
+    write_json(paths.run_json, run)
+
+
+def _segment(config: RunConfig, learner: Learner, start: int) -> dict[str, Any]:
+    device = getattr(learner, "device", None)
+    if not isinstance(device, torch.device):
+        device = resolve_device(config.device)
+    return segment_record(device, start, learner.weights())
 
 
 def register_untrained_run(config: RunConfig, paths: RunPaths, model_name: str) -> None:
@@ -148,11 +232,12 @@ def train(config: RunConfig, paths: RunPaths, learner: Learner, *, progress: boo
     run fails at once with :class:`glam_bench.runtime.runlock.RunLockedError`).
     ``tensorboard`` also mirrors each ``train_log.csv`` row into TensorBoard.
     """
-    if not is_main:
-        return _train(config, paths, learner, progress, stop_after, is_main, tensorboard)
-    with run_lock(paths.results):
-        remove_stray_temporaries(paths)
-        return _train(config, paths, learner, progress, stop_after, is_main, tensorboard)
+    with contextlib.ExitStack() as stack:
+        if is_main:
+            stack.enter_context(run_lock(paths.results))
+            remove_stray_temporaries(paths)
+        stop = stack.enter_context(stop_on_sigterm())
+        return _train(config, paths, learner, progress, stop_after, is_main, tensorboard, stop)
 
 
 def _resume_logs(checkpoint: dict, paths: RunPaths) -> dict[str, str]:
@@ -168,18 +253,18 @@ def _resume_logs(checkpoint: dict, paths: RunPaths) -> dict[str, str]:
 
 
 def _train(config: RunConfig, paths: RunPaths, learner: Learner, progress: bool,
-           stop_after: int | None, is_main: bool, tensorboard: bool) -> int:
+           stop_after: int | None, is_main: bool, tensorboard: bool, stop: StopRequest) -> int:
     window = EpisodeWindow(config.num_envs)
     plan = learner.schedule(config)
     checkpoint = load_checkpoint(paths.checkpoint, config=config.to_dict())
     logs = {"train_log": "", "policy_log": ""}
     if checkpoint is None:
-        start, elapsed = 0, 0.0
+        start, elapsed, saving = 0, 0.0, 0.0
         if is_main:
             for stale in (paths.train_log, paths.policy_log, paths.done):
                 stale.unlink(missing_ok=True)
             remove_tests(paths)
-            write_run_json(config, paths, learner.model_name)
+            write_run_json(config, paths, learner.model_name, _segment(config, learner, 0))
     else:
         # a resumed run continues the global RNG streams of the run it resumes (and only it:
         # loading a checkpoint elsewhere, e.g. to evaluate, leaves them alone)
@@ -187,12 +272,14 @@ def _train(config: RunConfig, paths: RunPaths, learner: Learner, progress: bool,
         learner.load_state_dict(checkpoint["learner"])
         window.load_state_dict(checkpoint["window"])
         start, elapsed = checkpoint["update"], checkpoint["elapsed"]
+        saving = checkpoint.get("checkpoint_s", 0.0)  # older checkpoints did not measure it
         if is_main:
             if "restored_from" in checkpoint:  # a checkpoint moved aside earlier, resumed
                 paths.done.unlink(missing_ok=True)
                 remove_tests(paths)
                 write_run_json(config, paths, learner.model_name)
             logs = _resume_logs(checkpoint, paths)
+            add_segment(paths, _segment(config, learner, start))
     last = plan.num_updates if stop_after is None else min(stop_after, plan.num_updates)
     row_identity = identity(config, learner.model_name)
     bar = tqdm(total=plan.num_updates, initial=start, disable=not (progress and is_main),
@@ -206,8 +293,8 @@ def _train(config: RunConfig, paths: RunPaths, learner: Learner, progress: bool,
         window.add(result.episodes)
         row = update_row(row_identity, update, update * plan.frames_per_update,
                          window.total_episodes, window.take(), config.reward_scale,
-                         result.frames, seconds, elapsed, result.losses)
-        state = learner.state_dict()  # on every rank: an FSDP learner gathers its shards
+                         result.frames, seconds, elapsed + saving, result.losses)
+        row["checkpoint_s"] = saving
         if is_main:
             logs["train_log"] = with_rows(logs["train_log"], [row], "train_log", paths.train_log)
             write_text(paths.train_log, logs["train_log"])
@@ -219,10 +306,23 @@ def _train(config: RunConfig, paths: RunPaths, learner: Learner, progress: bool,
                 logs["policy_log"] = with_rows(logs["policy_log"], policy_rows, "policy_log",
                                                paths.policy_log)
                 write_text(paths.policy_log, logs["policy_log"])
-            save_checkpoint(paths.checkpoint, {"learner": state,
-                                               "window": window.state_dict(),
-                                               "update": update, "elapsed": elapsed,
-                                               "config": config.to_dict(), "logs": dict(logs)})
+        stopping = agreed_stop(stop.signal is not None)
+        if stopping or update == last or update % config.checkpoint_every == 0:
+            began = time.perf_counter()
+            state = learner.state_dict()  # on every rank: an FSDP learner gathers its shards
+            if is_main:
+                save_checkpoint(paths.checkpoint, {"learner": state,
+                                                   "window": window.state_dict(),
+                                                   "update": update, "elapsed": elapsed,
+                                                   "checkpoint_s": saving,
+                                                   "config": config.to_dict(), "logs": dict(logs)})
+            saving += time.perf_counter() - began
+        if stopping:
+            bar.close()
+            raise TrainingStopped(
+                f"{config.experiment}/{config.agent}/seed-{config.seed} stopped by SIGTERM after "
+                f"update {update} of {plan.num_updates}; its checkpoint {paths.checkpoint} is "
+                "written: run the same command again to resume")
         bar.update(1)
         bar.set_postfix(success=f"{row['success_rate']:.2f}", fps=f"{row['fps']:.0f}")
     bar.close()
@@ -231,7 +331,8 @@ def _train(config: RunConfig, paths: RunPaths, learner: Learner, progress: bool,
     if is_main and last == plan.num_updates:
         run = read_json(paths.run_json)
         write_json(paths.done, {"updates": last, "frames": last * plan.frames_per_update,
-                                "duration": elapsed, "model": learner.model_name,
+                                "duration": elapsed + saving, "checkpoint_s": saving,
+                                "model": learner.model_name,
                                 "git_revision": run["environment"]["git_revision"],
                                 "checkpoint_sha256": checkpoint_digest(paths.checkpoint)})
     return last

@@ -2,7 +2,9 @@
 
 Reads only what training already writes: ``run.json`` (the resolved config, so
 the run's total frames), the last row of ``train_log.csv`` (frames so far and
-elapsed seconds) and ``done.json`` (finished). Safe to run while jobs write.
+elapsed seconds), ``done.json`` (finished) and the run's lock: a run neither done
+nor held by a live process is *stopped* (killed, preempted, failed), whatever its
+files say. Safe to run while jobs write.
 A run whose files cannot be read is one row naming the file and the fix; the
 other runs are listed as usual.
 """
@@ -17,6 +19,10 @@ from pathlib import Path
 from glam_bench.agents.families import schedule
 from glam_bench.runtime.config import RunConfig
 from glam_bench.runtime.results import ResultFileError, read_result_json, read_result_text, rerun_hint
+from glam_bench.runtime.runlock import lock_holder
+
+#: What a run is doing: written, being trained by a live process, or neither.
+STATES = ("done", "running", "stopped")
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,8 @@ class RunStatus:
     total_frames: int
     frames_per_s: float | None
     done: bool
+    #: One of :data:`STATES`.
+    state: str = "stopped"
     #: Why the run's files cannot be read (the file and the fix); None for a readable run.
     problem: str | None = None
 
@@ -80,7 +88,8 @@ def run_status(run_dir: Path, results_dir: Path) -> RunStatus:
         frames = max(frames, int(_number(read_result_json(run_dir / "done.json"), "frames",
                                          run_dir / "done.json")))
     rate = frames / duration if duration > 0 else None
-    return RunStatus(str(run_dir.relative_to(results_dir)), frames, total, rate, done)
+    state = "done" if done else "running" if lock_holder(run_dir) is not None else "stopped"
+    return RunStatus(str(run_dir.relative_to(results_dir)), frames, total, rate, done, state)
 
 
 def _broken(run_dir: Path, results_dir: Path, error: ResultFileError) -> RunStatus:
@@ -110,8 +119,8 @@ def format_duration(seconds: float | None) -> str:
 
 
 def status_table(statuses: list[RunStatus]) -> str:
-    """A plain-text table: run, progress, frames/s, ETA."""
-    lines = [f"{'run':<40} {'frames':>21} {'done':>6} {'frames/s':>9} {'ETA':>8}"]
+    """A plain-text table: run, progress, state, frames/s, ETA (at its rate, once resumed)."""
+    lines = [f"{'run':<40} {'frames':>21} {'done':>6} {'state':>8} {'frames/s':>9} {'ETA':>8}"]
     for s in statuses:
         if s.problem is not None:
             lines.append(f"{s.run:<40} unreadable: {' '.join(s.problem.split())}")
@@ -119,5 +128,6 @@ def status_table(statuses: list[RunStatus]) -> str:
         share = s.frames / s.total_frames if s.total_frames else 1.0
         rate = f"{s.frames_per_s:.1f}" if s.frames_per_s else "-"
         eta = "done" if s.done else format_duration(s.eta_s)
-        lines.append(f"{s.run:<40} {s.frames:>10}/{s.total_frames:<10} {share:>6.1%} {rate:>9} {eta:>8}")
+        lines.append(f"{s.run:<40} {s.frames:>10}/{s.total_frames:<10} {share:>6.1%} {s.state:>8} "
+                     f"{rate:>9} {eta:>8}")
     return "\n".join(lines)

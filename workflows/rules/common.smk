@@ -156,11 +156,8 @@ def run_config(wildcards):
 
 
 def run_config_sha(wildcards):
-    """sha256 of the resolved run config without its folders: a change reruns only that run."""
-    data = run_config(wildcards).to_dict()
-    for key in ("results_dir", "work_dir"):
-        data.pop(key, None)
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+    """The run's identity (what changes its results, RunConfig.identity): a change reruns only that run."""
+    return run_config(wildcards).identity_sha()
 
 
 def uses_gpu(wildcards):

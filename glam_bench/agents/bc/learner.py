@@ -66,6 +66,7 @@ from glam_bench.agents.llm_ppo import build_policy, monitoring_rows
 from glam_bench.agents.monitoring import monitoring_prompts
 from glam_bench.runtime.config import ConfigError, RunConfig
 from glam_bench.runtime.devices import autocast, resolve_device
+from glam_bench.llm.loading import model_weights_record
 from glam_bench.llm.scoring import pad_right
 from glam_bench.runtime.runs import CheckpointError, RunPaths, write_json
 from glam_bench.runtime.training import Learner, Schedule, UpdateResult
@@ -122,6 +123,10 @@ class BCLearner(Learner):
         self.order: torch.Tensor | None = None
         self.step = 0
         self.monitor_prompts = monitoring_prompts(self.candidates)
+
+    def weights(self) -> dict:
+        """The revision and digests of the weights ``config.model`` loads (run.json)."""
+        return model_weights_record(self.config.model, self.config.models_dir)
 
     def schedule(self, config: RunConfig) -> Schedule:
         """Optimizer steps in chunks of ``bc.gradient_steps_per_update`` (:func:`glam_bench.agents.bc.schedule`)."""
