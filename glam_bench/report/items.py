@@ -414,6 +414,33 @@ def item_needs(item: str) -> list[Need]:
     return list(_NEEDS[item])
 
 
+def item_agents(item: str) -> tuple[str, ...]:
+    """The agents ``item`` draws, in the order its spec names them."""
+    return tuple(dict.fromkeys(n.agent for n in item_needs(item)))
+
+
+def absence_text(needs: list[Need], missing: list[Need]) -> str:
+    """The footer or caption line of an item drawn from partial results; '' when none is missing.
+
+    An item is drawn as soon as one of its result groups exists (a campaign that ran
+    only some agents, or has not finished): this line names the agents absent from
+    the results, which are not drawn, and the groups missing for the agents that are.
+    """
+    if not missing:
+        return ""
+    lacking = set(missing)
+    agents = dict.fromkeys(n.agent for n in needs)
+    absent = [a for a in agents if all(n in lacking for n in needs if n.agent == a)]
+    partial = [n for n in missing if n.agent not in absent]
+    parts = []
+    if absent:
+        parts.append("not in these results, so not drawn: "
+                     + ", ".join(agent_label(a) for a in absent))
+    if partial:
+        parts.append("missing for the agents drawn: " + "; ".join(str(n) for n in partial))
+    return "Partial results — " + " · ".join(parts) + "."
+
+
 def item_experiments(item: str) -> tuple[str, ...]:
     """The experiments ``item`` draws from, in the order its spec names them."""
     return tuple(dict.fromkeys(n.experiment for n in item_needs(item)))
