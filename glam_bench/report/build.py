@@ -22,6 +22,7 @@ from glam_bench.report import items, stats
 from glam_bench.report.data import ReportData, ReportError, load_report_data, unfinished_runs
 from glam_bench.report.figures import draw_figure
 from glam_bench.report.prompt_table import write_prompt_tables
+from glam_bench.report.reproduction import write_reproduction_table
 from glam_bench.report.summaries import write_summaries
 from glam_bench.report.tables import write_generalisation_tables
 
@@ -67,6 +68,7 @@ def _builders() -> dict[str, Callable[[ReportData, Path], list[Path]]]:
     builders = {name: figure(name) for name in items.FIGURE_ITEMS}
     builders[items.GENERALISATION_TABLE] = write_generalisation_tables
     builders[items.PROMPT_TABLE] = write_prompt_tables
+    builders[items.REPRODUCTION_TABLE] = write_reproduction_table
     return builders
 
 
