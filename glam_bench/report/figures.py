@@ -309,6 +309,13 @@ def _generalisation_panel(ax: Axes, data: ReportData, panel: Panel,
     ax.grid(alpha=0.3, axis="y")
 
 
+def _french_line(data: ReportData, french: pd.DataFrame) -> str:
+    """Panel (f)'s footer line: the French goal and, where recorded, the scored action names."""
+    candidates = fidelity.french_candidates_text(data.protocols, french)
+    return (f"(f) {fidelity.french_goal_text(data.settings, french)}"
+            + (f"; {candidates}" if candidates else ""))
+
+
 def q2q3_generalisation(data: ReportData, out_dir: Path, item: str) -> Figure:
     """Q2/Q3 (§E.3): panels (a)–(f), light bars = reference, labels = relative change in %."""
     rows = _need_rows(data, item)
@@ -318,7 +325,7 @@ def q2q3_generalisation(data: ReportData, out_dir: Path, item: str) -> Figure:
     footer = [plotting.episodes_footer(rows), *_absent(data, item),
               fidelity.protocol_text(data.settings, data.protocols, rows),
               *_switches(data, rows),
-              *([f"(f) {fidelity.french_goal_text(data.settings, french)}"] if len(french) else []),
+              *([_french_line(data, french)] if len(french) else []),
               "Light bars: the agent's own reference — (a) Training tasks for (b), (c), (e); "
               "English GoToLocal for (f). Bold labels: our relative change vs that reference "
               "(value for (a), (d)); grey labels: the paper's printed change.",
