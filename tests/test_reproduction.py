@@ -58,6 +58,8 @@ def table() -> pd.DataFrame:
     train = pd.concat([
         _train("mixed", "symbolic-ppo", {1: 0.38, 2: 0.41}),            # 30 × 50k = 1.5M
         _train("mixed", "drrn", {1: 0.1, 2: 0.1}, updates=3),           # stops at 150k
+        _train("distractors-4", "symbolic-ppo", {1: 0.5, 2: 0.5}),       # SE drop −40%, −36%
+        _train("distractors-16", "symbolic-ppo", {1: 0.3, 2: 0.32}),
     ], ignore_index=True)
     data = ReportData(train=train, episodes=episodes, policy=pd.DataFrame(
         columns=["experiment", "agent"]), n_resamples=TEST_RESAMPLES)
@@ -103,6 +105,15 @@ def test_curve_value_at_the_papers_frame_count(table):
     short = _row(table, items.MIXED_CURVES.name, "drrn", version="v2")
     assert short["verdict"] == "missing"
     assert short["note"] == "runs stop at 150,000 frames, before the paper's 1,500,000"
+
+
+def test_se_change_pairs_seeds_and_uses_the_papers_interval(table):
+    row = _row(table, items.DISTRACTORS.name, "symbolic-ppo", "se_change_vs_distractors-4")
+    changes = [0.3 / 0.5 - 1, 0.32 / 0.5 - 1]
+    half = stats.Z_99 * np.std(changes, ddof=1) / math.sqrt(2)
+    assert row["paper"] == -0.38 and row["ours"] == pytest.approx(-0.38)
+    assert (row["ci99_low"], row["ci99_high"]) == pytest.approx((-0.38 - half, -0.38 + half))
+    assert row["verdict"] == "inside"
 
 
 @pytest.mark.parametrize("relation, low, high, expected", [
