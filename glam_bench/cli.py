@@ -165,7 +165,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     configure_process(threads=args.threads)
     out = evaluate_run(args.run, args.test, args.episodes, num_envs=args.num_envs, out=args.out,
                        progress=not args.no_progress, task_sampling=args.task_sampling,
-                       counting=args.counting)
+                       counting=args.counting, french_candidates=args.french_candidates)
     print(f"wrote {out}")
     return 0
 
@@ -277,6 +277,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--counting", choices=("per_env", "first_finished"), default="per_env",
                           help="a quota per env, or the first N episodes to end, as the "
                                "authors counted (§D.1)")
+    evaluate.add_argument("--french-candidates", choices=("french", "english"), default="french",
+                          help="action names a French test scores: the French ones (as the "
+                               "paper's figure) or the English ones (the authors' code, §D.4)")
     evaluate.add_argument("--threads", type=_positive, default=DEFAULT_THREADS,
                           help=f"torch CPU threads (default {DEFAULT_THREADS}, as in the pipeline)")
     evaluate.add_argument("--no-progress", action="store_true")

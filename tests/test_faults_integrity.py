@@ -24,7 +24,7 @@ import yaml
 
 from glam_bench.runtime import runs
 from glam_bench.runtime.runs import CheckpointError, RunPaths
-from tests.test_faults import numbers, run_cli, stop_after, train_args, write_preset
+from tests.test_faults import run_cli, stop_after, train_args, write_preset
 
 
 def paths_of(root: Path) -> RunPaths:

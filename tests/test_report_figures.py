@@ -364,27 +364,26 @@ def test_repeated_run_raises_naming_both_files(results_copy, tmp_path):
 
 
 def test_missing_results_are_skipped_with_exact_names(results_copy, tmp_path):
+    """An item with none of its results is skipped, naming each; one with some is drawn
+    (tests/test_report_partial.py)."""
+    shutil.rmtree(results_copy / "pretraining")
     shutil.rmtree(results_copy / "mixed" / "npae")
     out = tmp_path / "out"
     out.mkdir()
-    (out / "q1_mixed_curves.png").write_bytes(b"stale figure from an earlier run")
+    (out / "appendix_pretraining.png").write_bytes(b"stale figure from an earlier run")
     messages = []
-    affected = ("q1_mixed_curves", "q2q3_generalisation", "table_generalisation",
-                "extra_task_kinds")
-    summary = build_report(results_copy, out, only=(*affected, "q4_online_vs_bc"), progress=False,
-                           n_resamples=TEST_RESAMPLES, log=messages.append)
-    assert set(summary.skipped) == set(affected)
-    assert set(summary.built) == {"q4_online_vs_bc"}
-    expected = "skipped q1_mixed_curves: missing training log mixed/npae"
-    assert summary.skipped["q1_mixed_curves"] == expected
-    generalisation = summary.skipped["q2q3_generalisation"]
-    assert "test episodes mixed/npae/no_change" in generalisation
-    assert "test episodes mixed/npae/other_nouns" in generalisation
-    assert "gotolocal" not in generalisation and "mixed/gflan" not in generalisation
+    summary = build_report(results_copy, out, only=("appendix_pretraining", "q1_mixed_curves"),
+                           progress=False, n_resamples=TEST_RESAMPLES, log=messages.append)
+    assert set(summary.skipped) == {"appendix_pretraining"}
+    assert set(summary.built) == {"q1_mixed_curves"}
+    expected = ("skipped appendix_pretraining: missing " + "; ".join(
+        f"training log pretraining/{a}" for a in ("gflan", "aflan", "npae", "npa", "npe")))
+    assert summary.skipped["appendix_pretraining"] == expected
+    assert summary.partial["q1_mixed_curves"] == "built q1_mixed_curves without: training log mixed/npae"
     assert all("\n" not in m for m in summary.skipped.values())
-    assert summary.skipped["q1_mixed_curves"] in messages
-    assert not (out / "q1_mixed_curves.png").exists()  # no stale figure left behind
-    assert (out / "q4_online_vs_bc.png").is_file()
+    assert expected in messages and summary.partial["q1_mixed_curves"] in messages
+    assert not (out / "appendix_pretraining.png").exists()  # no stale figure left behind
+    assert (out / "q1_mixed_curves.png").is_file()
 
 
 def test_empty_results_folder_is_refused_and_writes_nothing(tmp_path):

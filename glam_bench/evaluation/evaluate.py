@@ -27,7 +27,7 @@ from glam_bench.runtime.config import RunConfig
 from glam_bench.errors import GlamBenchError
 from glam_bench.envs import env_seeds, make_vector_env
 from glam_bench.rl.episodes import run_episodes
-from glam_bench.paper.test_sets import get_test_set
+from glam_bench.paper.test_sets import get_test_set, scored_as
 from glam_bench.pipeline.preset_checks import check_device
 from glam_bench.runtime.results import check_output_path, write_csv, write_episode_record
 from glam_bench.runtime.runs import (
@@ -68,13 +68,16 @@ def final_checkpoint(run_dir: Path, run: dict, config: RunConfig) -> dict | None
 
 def evaluate_run(run_dir: str | Path, test: str, episodes: int, num_envs: int = 32,
                  out: str | Path | None = None, progress: bool = True,
-                 task_sampling: str | None = None, counting: str = "per_env") -> Path:
+                 task_sampling: str | None = None, counting: str = "per_env",
+                 french_candidates: str = "french") -> Path:
     """Play ``episodes`` test episodes of ``test`` with the run's agent; write and return the CSV.
 
-    ``task_sampling`` None means the run's own ``task_sampling``.
+    ``task_sampling`` None means the run's own ``task_sampling``. ``french_candidates``
+    (French tests only) picks the scored action names (``test_sets.scored_as``); the
+    record of a French test says which.
     """
     run_dir = Path(run_dir)
-    test_set = get_test_set(test)
+    test_set = scored_as(get_test_set(test), french_candidates)
     out = Path(out) if out is not None else run_dir / "tests" / f"{test}.csv"
     check_output_path(out)
     config, run = load_run(run_dir)
@@ -113,6 +116,7 @@ def evaluate_run(run_dir: str | Path, test: str, episodes: int, num_envs: int = 
     write_csv(out, frame, "episodes")
     evaluated = ({"checkpoint_sha256": checkpoint["sha256"]} if checkpoint is not None
                  else {"config_sha256": settings_key(run["config"])})
+    scoring = {"french_candidates": french_candidates} if test_set.language == "fr" else {}
     write_episode_record(out, len(frame), test, task_sampling=task_sampling, counting=counting,
-                         num_envs=num_envs, **evaluated)
+                         num_envs=num_envs, **scoring, **evaluated)
     return out

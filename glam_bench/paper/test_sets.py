@@ -10,7 +10,7 @@ names to show and score, and in which language. Rewrites are successive plain
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from glam_bench.paper import vocabulary as V
 from glam_bench.errors import GlamBenchError
@@ -94,9 +94,8 @@ _TESTS += [
 #: Every test set by name.
 TEST_SETS: dict[str, TestSet] = {t.name: t for t in _TESTS}
 
-
 class UnknownTestSetError(GlamBenchError, ValueError):
-    """A test-set name that does not exist."""
+    """A test-set name, or a test-set option, that does not exist."""
 
 
 def get_test_set(name: str) -> TestSet:
@@ -107,3 +106,20 @@ def get_test_set(name: str) -> TestSet:
         raise UnknownTestSetError(
             f"unknown test set {name!r}; choose one of: {', '.join(TEST_SETS)}"
         ) from None
+
+
+#: The action names a French test scores (``evaluation.french_candidates``, §D.4): the
+#: French names, which the paper's figure shows ("aller à ..."), or the English ones,
+#: which the authors' released code would have scored once its French branch was fixed.
+#: The prompt is French either way: its header and history translate English names.
+FRENCH_CANDIDATES: tuple[str, ...] = ("french", "english")
+
+
+def scored_as(test_set: TestSet, french_candidates: str = "french") -> TestSet:
+    """``test_set`` scoring the action names ``french_candidates`` selects (French tests only)."""
+    if french_candidates not in FRENCH_CANDIDATES:
+        raise UnknownTestSetError(f"unknown french_candidates {french_candidates!r}; choose one "
+                                  f"of {', '.join(FRENCH_CANDIDATES)}")
+    if test_set.language != "fr" or french_candidates == "french":
+        return test_set
+    return replace(test_set, action_names=V.ACTIONS)

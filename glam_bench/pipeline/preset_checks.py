@@ -175,11 +175,39 @@ def check_preset(preset: dict, source: str = "preset") -> dict:
         raise ConfigError(f"{source}: preset: {name!r} is not a safe name (it names files); "
                           "use letters, digits, '.', '_' and '-' only, e.g. my-preset")
     _check_study_names(preset, source)
+    _check_evaluation(preset.get("evaluation") or {}, source)
     for experiment, spec in study_grid(preset).items():
         check_env(spec.env, f"{source}: experiments/{experiment}/env")
         for agent in spec.agents:
             _check_learner_settings(preset, experiment, agent)
     return preset
+
+
+def evaluation_flags(evaluation: dict) -> str:
+    """The ``glam-bench evaluate`` flags of a preset's ``evaluation`` block (§A.5, §D.1, §D.4):
+    counting, task sampling (absent: each run's own) and the French tests' scored names."""
+    flags = f"--counting {evaluation.get('counting', 'per_env')}"
+    if evaluation.get("task_sampling"):
+        flags += f" --task-sampling {evaluation['task_sampling']}"
+    if evaluation.get("french_candidates", "french") != "french":
+        flags += f" --french-candidates {evaluation['french_candidates']}"
+    return flags
+
+
+def _check_evaluation(evaluation: dict, source: str) -> None:
+    """Refuse an evaluation key the Snakemake rules would not pass to the evaluate jobs.
+
+    ``workflows/rules/common.smk`` still builds the evaluate flags itself (counting and
+    task sampling); until it calls :func:`evaluation_flags`, ``french_candidates:
+    english`` would be silently ignored, so it is refused here instead.
+    """
+    if evaluation.get("french_candidates", "french") != "french":
+        raise ConfigError(
+            f"{source}: evaluation/french_candidates: {evaluation['french_candidates']!r} is not "
+            "passed to the evaluate jobs by the Snakemake rules yet (workflows/rules/common.smk "
+            "must build EVAL_PROTOCOL with glam_bench.pipeline.preset_checks.evaluation_flags); "
+            "evaluate by hand: glam-bench evaluate --run RUN --test french "
+            "--french-candidates english")
 
 
 def _check_study_names(preset: dict, source: str) -> None:

@@ -2,8 +2,10 @@
 
 Order matters for honesty: all result files are read and validated first, so
 a truncated or malformed file raises before anything is written. Then each
-item whose results are all present is built; an item with missing results is
-skipped with one line naming exactly what is missing, and any figure it left
+item that has at least one of its result groups is built from what is there
+(a campaign that ran some agents, or has not finished): its footer or caption
+names what is absent, and the build logs it. An item with none of its results
+is skipped with one line naming exactly what is missing, and any figure it left
 from an earlier run is removed so no stale figure passes for a current one.
 """
 
@@ -20,6 +22,7 @@ from glam_bench.report import items, stats
 from glam_bench.report.data import ReportData, ReportError, load_report_data, unfinished_runs
 from glam_bench.report.figures import draw_figure
 from glam_bench.report.prompt_table import write_prompt_tables
+from glam_bench.report.reproduction import write_reproduction_table
 from glam_bench.report.summaries import write_summaries
 from glam_bench.report.tables import write_generalisation_tables
 
@@ -34,6 +37,8 @@ class ReportSummary:
     out_dir: Path
     built: dict[str, list[Path]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    #: Items built from part of their results: item -> what was missing.
+    partial: dict[str, str] = field(default_factory=dict)
     summaries: list[Path] = field(default_factory=list)
     #: Wall-clock and CPU seconds of the whole build (CPU time is what a busy
     #: shared machine does not inflate).
@@ -48,6 +53,7 @@ class ReportSummary:
         lines = [f"report: {len(self.built)} items built, {len(self.skipped)} skipped, "
                  f"{self.seconds:.1f} s ({self.cpu_seconds:.1f} s CPU) -> {self.out_dir}"]
         lines += [f"  {message}" for message in self.skipped.values()]
+        lines += [f"  {message}" for message in self.partial.values()]
         return "\n".join(lines)
 
 
@@ -62,6 +68,7 @@ def _builders() -> dict[str, Callable[[ReportData, Path], list[Path]]]:
     builders = {name: figure(name) for name in items.FIGURE_ITEMS}
     builders[items.GENERALISATION_TABLE] = write_generalisation_tables
     builders[items.PROMPT_TABLE] = write_prompt_tables
+    builders[items.REPRODUCTION_TABLE] = write_reproduction_table
     return builders
 
 
@@ -72,6 +79,10 @@ def _remove_stale(out_dir: Path, item: str) -> None:
 
 def _skip_message(item: str, missing: list[items.Need]) -> str:
     return f"skipped {item}: missing {'; '.join(str(n) for n in missing)}"
+
+
+def _partial_message(item: str, missing: list[items.Need]) -> str:
+    return f"built {item} without: {'; '.join(str(n) for n in missing)}"
 
 
 def build_report(
@@ -108,14 +119,17 @@ def build_report(
         f"{len(data.policy)} policy-log rows from {results_dir}")
     summary.summaries = write_summaries(data, out_dir)
     for name in tqdm(names, desc="report", unit="item", disable=not progress):
-        missing = data.missing(items.item_needs(name))
-        if missing:
+        needs = items.item_needs(name)
+        missing = data.missing(needs)
+        if not data.drawable(needs):
             summary.skipped[name] = _skip_message(name, missing)
             _remove_stale(out_dir, name)
             log(summary.skipped[name])
             continue
         summary.built[name] = builders[name](data, out_dir)
-        log(f"built {name}")
+        if missing:
+            summary.partial[name] = _partial_message(name, missing)
+        log(summary.partial.get(name, f"built {name}"))
     summary.seconds = time.perf_counter() - start
     summary.cpu_seconds = time.process_time() - cpu_start
     return summary

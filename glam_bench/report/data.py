@@ -190,6 +190,19 @@ class ReportData:
         """The needs with no rows, in the order given."""
         return [n for n in needs if n not in self.available]
 
+    def drawable(self, needs: list[Need]) -> bool:
+        """Whether an item with these needs has anything to draw: one group is enough
+        (an item without needs, drawn from no result file, always is)."""
+        return not needs or len(self.missing(needs)) < len(needs)
+
+    def present_series(self, series: tuple[Series, ...]) -> tuple[Series, ...]:
+        """The series that have training-log rows, in the order given."""
+        return tuple(s for s in series if Need("train_log", s.experiment, s.agent) in self.available)
+
+    def has_test(self, experiment: str, agent: str, test: str) -> bool:
+        """Whether one test of one agent has episodes."""
+        return Need("episodes", experiment, agent, test) in self.available
+
     # --- selections ------------------------------------------------------------
     # Row positions per group, computed once: filtering 10^5 string rows per
     # lookup would dominate the report's run time.

@@ -33,7 +33,10 @@ MONITORING_WORDS = {"suite": "the suite's set", "authors": "the authors' set (ge
 
 
 SETTINGS_COLUMNS = [*RUN_KEYS, *SWITCHES]
-PROTOCOL_COLUMNS = [*RUN_KEYS, "test", "counting", "test_task_sampling"]
+PROTOCOL_COLUMNS = [*RUN_KEYS, "test", "counting", "test_task_sampling", "french_candidates"]
+#: The scored action names of a French test (``evaluation.french_candidates``, §D.4).
+FRENCH_CANDIDATE_WORDS = {"french": "the French names (as the paper's figure)",
+                          "english": "the English names (as the authors' code would have)"}
 
 
 def read_run_settings(results_dir: Path, preset: str | None = None) -> pd.DataFrame:
@@ -50,7 +53,8 @@ def read_run_settings(results_dir: Path, preset: str | None = None) -> pd.DataFr
 
 def read_protocols(results_dir: Path) -> pd.DataFrame:
     """One row per evaluation record ``tests/<test>.json``: experiment, agent, seed, test, counting,
-    task_sampling (read from the path, ``runs/<experiment>/<agent>/seed-<seed>/tests/``)."""
+    task_sampling (read from the path, ``runs/<experiment>/<agent>/seed-<seed>/tests/``) and,
+    for a French test recorded since the switch existed, its scored candidates ('' before)."""
     rows = []
     for path in sorted(Path(results_dir).glob(REPORT_GLOBS["record"])):
         protocol = read_result_json(path)
@@ -61,7 +65,8 @@ def read_protocols(results_dir: Path) -> pd.DataFrame:
                      "seed": int(run.name.removeprefix("seed-")),
                      "test": path.name[: -len(RECORD_SUFFIX)],
                      "counting": protocol["counting"],
-                     "test_task_sampling": protocol["task_sampling"]})
+                     "test_task_sampling": protocol["task_sampling"],
+                     "french_candidates": protocol.get("french_candidates", "")})
     return pd.DataFrame(rows, columns=PROTOCOL_COLUMNS)
 
 
@@ -124,3 +129,14 @@ def monitoring_text(settings: pd.DataFrame, rows: pd.DataFrame) -> str:
     frame = _settings_of(settings, rows)
     return ("prompts: "
             + " / ".join(MONITORING_WORDS[v] for v in _values(frame, "monitoring_prompts")))
+
+
+def french_candidates_text(protocols: pd.DataFrame, rows: pd.DataFrame) -> str:
+    """The scored action names of the French tests behind ``rows`` (§D.4), as their records
+    say; '' when no record says (results evaluated before the switch, which scored French)."""
+    tests = rows[[*RUN_KEYS, "test"]].drop_duplicates()
+    merged = tests.merge(protocols, on=[*RUN_KEYS, "test"], how="inner")
+    recorded = [v for v in _values(merged, "french_candidates") if v in FRENCH_CANDIDATE_WORDS]
+    if not recorded:
+        return ""
+    return "scored candidates: " + " / ".join(FRENCH_CANDIDATE_WORDS[v] for v in recorded)

@@ -71,11 +71,14 @@ def _draw_paper_points(ax: Axes, item: str, series: tuple[Series, ...]) -> set[s
 
 def _paper_points_note(data: ReportData, study: CurveStudy) -> str:
     """Footer line for paper points that lie beyond our last frame count, if any."""
+    series = data.present_series(study.series)
     rows = paper_values(study.name, version=None)
-    points = rows[rows["x"].notna()]
+    drawn = pd.Series(list(zip(rows["experiment"], rows["agent"])), index=rows.index).isin(
+        {(s.experiment, s.agent) for s in series})
+    points = rows[rows["x"].notna() & drawn]
     if points.empty:
         return ""
-    last = max(data.curve(s, study.frame_limit)["frames"].max() for s in study.series)
+    last = max(data.curve(s, study.frame_limit)["frames"].max() for s in series)
     right = min(study.frame_limit or math.inf, last) * 1.03
     beyond = points[points["x"] > right]
     if beyond.empty:
@@ -83,6 +86,13 @@ def _paper_points_note(data: ReportData, study: CurveStudy) -> str:
     where = ", ".join(sorted({plotting.format_frames(x) for x in beyond["x"]}))
     return (f"{len(beyond)} paper point(s) at {where} frames lie beyond our last frame count "
             f"({plotting.format_frames(last)}) and are not shown.")
+
+
+def _absent(data: ReportData, item: str) -> list[str]:
+    """The footer line naming what ``item`` lacks in partial results (none when complete)."""
+    needs = items.item_needs(item)
+    text = items.absence_text(needs, data.missing(needs))
+    return [text] if text else []
 
 
 def _switches(data: ReportData, rows: pd.DataFrame) -> list[str]:
@@ -95,13 +105,15 @@ def _curve_footer(data: ReportData, study: CurveStudy) -> list[str]:
     """Footer of a curve figure: our data, the paper's sources, paper points not shown."""
     secondary = len(paper_values(study.name, version=None)) > 0
     lines = [plotting.runs_footer(_series_rows(data, study), study.frame_limit),
+             *_absent(data, study.name),
              *_switches(data, _series_rows(data, study)),
              plotting.paper_footer(secondary=secondary, figure=False)]
     return [line for line in (*lines, _paper_points_note(data, study)) if line]
 
 
 def _se_estimates(data: ReportData, study: CurveStudy) -> dict[Series, stats.Estimate]:
-    return {s: data.sample_efficiency(s, study.frame_limit) for s in study.series}
+    return {s: data.sample_efficiency(s, study.frame_limit)
+            for s in data.present_series(study.series)}
 
 
 def _se_axes(ax: Axes, limit: int | None) -> None:
@@ -160,9 +172,10 @@ def q1_mixed_curves(data: ReportData, out_dir: Path, item: str) -> Figure:
     study = items.CURVE_STUDIES[item]
     fig, body = plotting.new_figure(9, 5.6, _curve_footer(data, study))
     ax = body.add_subplot()
-    _draw_curves(ax, data, study.series, study.frame_limit)
+    series = data.present_series(study.series)
+    _draw_curves(ax, data, series, study.frame_limit)
     plotting.style_curve_axes(ax, study.title, study.frame_limit)
-    relations = _draw_paper_points(ax, study.name, study.series)
+    relations = _draw_paper_points(ax, study.name, series)
     handles = _curve_handles(ax) + plotting.paper_legend_handles(
         False, "≈" in relations, "<" in relations)
     _legend_below(body, handles, ncols=3)
@@ -174,14 +187,16 @@ def _variable_study(data: ReportData, study: CurveStudy,
                     footer_note: str) -> tuple[Figure, dict[str, Axes]]:
     """SE vs the study's variable, and one curve panel per setting plus a comparison (§E.5)."""
     footer = [plotting.runs_footer(_series_rows(data, study), study.frame_limit),
-              *_switches(data, _series_rows(data, study)), footer_note]
+              *_absent(data, study.name), *_switches(data, _series_rows(data, study)),
+              footer_note]
     fig, body = plotting.new_figure(15, 8.6, footer)
     axes = body.subplot_mosaic([["se", "p0", "p1"], ["se", "p2", "p3"]])
     body.suptitle(study.title, fontsize=12)
     _draw_se_lines(axes["se"], study, _se_estimates(data, study))
     styles = dict(zip(study.variable, items.COMPARISON_LINESTYLES))
     for i, (title, experiments) in enumerate(study.panels):
-        series = tuple(s for s in study.series if s.experiment in experiments)
+        series = tuple(s for s in data.present_series(study.series)
+                       if s.experiment in experiments)
         comparison = styles if len(experiments) > 1 else None
         _draw_curves(axes[f"p{i}"], data, series, study.frame_limit, comparison)
         plotting.style_curve_axes(axes[f"p{i}"], title, study.frame_limit)
@@ -197,7 +212,10 @@ def _se_change_box(ax: Axes, data: ReportData, study: CurveStudy, start: str, en
     """Relative SE change from ``start`` to ``end``, ours beside the paper's ([S-ja], §E.5)."""
     lines = [f"SE change, {study.variable[start]:g} → {study.variable[end]:g} "
              f"{study.variable_label.lower()}:"]
+    drawn = {(s.experiment, s.agent) for s in data.present_series(study.series)}
     for agent in items.Q1_AGENTS:
+        if not {(start, agent), (end, agent)} <= drawn:
+            continue  # an agent without both runs has no change to show
         se = {e: data.sample_efficiency(Series(e, agent), study.frame_limit).value
               for e in (start, end)}
         ours = stats.relative_change(se[end], se[start])
@@ -248,14 +266,21 @@ def _bar_label(ax: Axes, x: float, top: float, ours: str, paper: str) -> None:
                 color=plotting.FOOTER_COLOUR)
 
 
-def _generalisation_panel(ax: Axes, data: ReportData, panel: Panel) -> None:
-    """Bars of one panel: light reference bar, our bar ± 99% CI, paper diamond, % labels."""
-    for i, agent in enumerate(items.GENERALISATION_AGENTS):
+def _generalisation_panel(ax: Axes, data: ReportData, panel: Panel,
+                          agents: tuple[str, ...]) -> None:
+    """Bars of one panel: light reference bar, our bar ± 99% CI, paper diamond, % labels.
+
+    ``agents`` are the agents the figure draws; one without this panel's test keeps
+    its slot, empty, so an agent sits at the same place in every panel.
+    """
+    for i, agent in enumerate(agents):
+        if not data.has_test(panel.experiment, agent, panel.test):
+            continue
         colour = items.agent_colour(agent)
         ours = data.test_stat(panel.experiment, agent, panel.test)
         top = ours["ci99_high"] if not math.isnan(ours["ci99_high"]) else ours["mean"]
         label, paper_label = f"{ours['mean']:.2f}", ""
-        if panel.reference_test:
+        if panel.reference_test and data.has_test(panel.experiment, agent, panel.reference_test):
             ref = data.test_stat(panel.experiment, agent, panel.reference_test)["mean"]
             ax.bar(i, ref, width=0.8, color=colour, alpha=0.28,
                    gid=f"reference/{panel.experiment}/{agent}/{panel.reference_test}")
@@ -276,8 +301,7 @@ def _generalisation_panel(ax: Axes, data: ReportData, panel: Panel) -> None:
         _bar_label(ax, i, top, label, paper_label)
     question = f"  [{panel.question}]" if panel.question else ""
     ax.set_title(f"{panel.title}{question}", fontsize=10)
-    ax.set_xticks(range(len(items.GENERALISATION_AGENTS)),
-                  [items.agent_label(a) for a in items.GENERALISATION_AGENTS],
+    ax.set_xticks(range(len(agents)), [items.agent_label(a) for a in agents],
                   rotation=25, ha="right", fontsize=8)
     ax.set_ylim(0, 1.25)
     ax.set_yticks(np.linspace(0, 1, 6))
@@ -285,14 +309,23 @@ def _generalisation_panel(ax: Axes, data: ReportData, panel: Panel) -> None:
     ax.grid(alpha=0.3, axis="y")
 
 
+def _french_line(data: ReportData, french: pd.DataFrame) -> str:
+    """Panel (f)'s footer line: the French goal and, where recorded, the scored action names."""
+    candidates = fidelity.french_candidates_text(data.protocols, french)
+    return (f"(f) {fidelity.french_goal_text(data.settings, french)}"
+            + (f"; {candidates}" if candidates else ""))
+
+
 def q2q3_generalisation(data: ReportData, out_dir: Path, item: str) -> Figure:
     """Q2/Q3 (§E.3): panels (a)–(f), light bars = reference, labels = relative change in %."""
     rows = _need_rows(data, item)
     french = rows[rows["test"] == "french"]
-    footer = [plotting.episodes_footer(rows),
+    drawn = set(rows["agent"])
+    agents = tuple(a for a in items.GENERALISATION_AGENTS if a in drawn)
+    footer = [plotting.episodes_footer(rows), *_absent(data, item),
               fidelity.protocol_text(data.settings, data.protocols, rows),
               *_switches(data, rows),
-              f"(f) {fidelity.french_goal_text(data.settings, french)}",
+              *([_french_line(data, french)] if len(french) else []),
               "Light bars: the agent's own reference — (a) Training tasks for (b), (c), (e); "
               "English GoToLocal for (f). Bold labels: our relative change vs that reference "
               "(value for (a), (d)); grey labels: the paper's printed change.",
@@ -300,10 +333,9 @@ def q2q3_generalisation(data: ReportData, out_dir: Path, item: str) -> Figure:
     fig, body = plotting.new_figure(15, 9.5, footer)
     axes = body.subplots(2, 3).ravel()
     for ax, panel in zip(axes, items.GENERALISATION_PANELS):
-        _generalisation_panel(ax, data, panel)
+        _generalisation_panel(ax, data, panel, agents)
     body.suptitle("Generalisation to new objects (Q2) and new tasks (Q3)", fontsize=12)
-    handles = [Patch(color=items.agent_colour(a), label=items.agent_label(a))
-               for a in items.GENERALISATION_AGENTS]
+    handles = [Patch(color=items.agent_colour(a), label=items.agent_label(a)) for a in agents]
     handles += [Patch(color="#999999", alpha=0.28, label="reference (light bar)"),
                 *plotting.paper_legend_handles(True, False)]
     _legend_below(body, handles, ncols=len(handles))
@@ -317,15 +349,16 @@ def q2q3_generalisation(data: ReportData, out_dir: Path, item: str) -> Figure:
 def q4_online_vs_bc(data: ReportData, out_dir: Path, item: str) -> Figure:
     """Q4 (§E.6): GFlan-T5 trained online vs behavioural cloning on the same env."""
     spec = items.ONLINE_VS_BC
-    rows = pd.concat([data.test_rows(s.experiment, s.agent, spec.test) for s in spec.series])
+    series = [s for s in spec.series if data.has_test(s.experiment, s.agent, spec.test)]
+    rows = pd.concat([data.test_rows(s.experiment, s.agent, spec.test) for s in series])
     bot = paper_values(spec.name, agent="bot")
-    footer = [plotting.episodes_footer(rows),
+    footer = [plotting.episodes_footer(rows), *_absent(data, item),
               fidelity.protocol_text(data.settings, data.protocols, rows),
               *_switches(data, rows),
               plotting.paper_footer(secondary=len(bot) > 0, figure=False)]
     fig, body = plotting.new_figure(7, 5.4, footer)
     ax = body.add_subplot()
-    for i, s in enumerate(spec.series):
+    for i, s in enumerate(series):
         est = data.test_stat(s.experiment, s.agent, spec.test)
         ax.bar(i, est["mean"], color=s.color, width=0.6,
                gid=f"ours/{s.experiment}/{s.agent}/{spec.test}")
@@ -336,7 +369,7 @@ def q4_online_vs_bc(data: ReportData, out_dir: Path, item: str) -> Figure:
         ax.axhline(bot["value"].iloc[0], color="black", linestyle="--", linewidth=1,
                    label="BabyAI bot, the BC-Bot demonstrator: ≈100% (secondary summary [S-ja])")
         _legend_below(body, ax.get_legend_handles_labels()[0], ncols=1)
-    ax.set_xticks(range(len(spec.series)), [s.display for s in spec.series])
+    ax.set_xticks(range(len(series)), [s.display for s in series])
     ax.set_ylabel(f"Success rate — {items.label_for_test(spec.test)}")
     ax.set_ylim(0, 1.08)
     ax.set_title(spec.title, fontsize=11)
@@ -357,9 +390,10 @@ def curves_and_se(data: ReportData, out_dir: Path, item: str) -> Figure:
     study = items.CURVE_STUDIES[item]
     fig, body = plotting.new_figure(13, 5.2, _curve_footer(data, study))
     curves_ax, se_ax = body.subplots(1, 2, width_ratios=[1.6, 1])
-    _draw_curves(curves_ax, data, study.series, study.frame_limit)
+    series = data.present_series(study.series)
+    _draw_curves(curves_ax, data, series, study.frame_limit)
     plotting.style_curve_axes(curves_ax, "Training curves", study.frame_limit)
-    relations = _draw_paper_points(curves_ax, study.name, study.series)
+    relations = _draw_paper_points(curves_ax, study.name, series)
     handles = _curve_handles(curves_ax) + plotting.paper_legend_handles(
         False, "≈" in relations, "<" in relations)
     _legend_below(body, handles, ncols=min(6, len(handles)))
@@ -461,7 +495,7 @@ def extra_task_kinds(data: ReportData, out_dir: Path, item: str) -> Figure:
     nrows = math.ceil(len(agents) / ncols)
     cells = ("cells: success rate per task kind, per seed then averaged over seeds; "
              "– : not tested")
-    footer = [plotting.episodes_footer(rows, cells),
+    footer = [plotting.episodes_footer(rows, cells), *_absent(data, item),
               fidelity.protocol_text(data.settings, data.protocols, rows),
               *_switches(data, rows), plotting.paper_footer(figure=False)]
     height = (0.28 * len(tests) + 1.6) * nrows + 0.8

@@ -11,9 +11,11 @@ does not declare, so a renamed experiment or agent never silently drops a figure
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from glam_bench.paper import study
 from glam_bench.errors import GlamBenchError
@@ -278,6 +280,17 @@ GOTOREDBALL = CurveStudy(
     frame_limit=GOTOLOCAL_FRAME_LIMIT,
 )
 
+#: The reproduction table (``report/reproduction.py``): every value of the paper's reference
+#: table whose agent acts without a language model, ours beside it.
+REPRODUCTION_TABLE = "table_reproduction"
+REPRODUCED_AGENTS: tuple[str, ...] = tuple(a.name for a in study.AGENTS if a.llm is None)
+#: The items whose values it measures (Q4's "the bot succeeds 100%" describes BC-Bot's
+#: demonstrator, not a result of a paper experiment, and is left out).
+REPRODUCED_ITEMS: tuple[str, ...] = (GENERALISATION_FIGURE, MIXED_CURVES.name, DISTRACTORS.name)
+#: The paper's values, one row each (read here with the csv module: this module stays
+#: free of pandas; ``report/published.py`` serves them as a frame).
+PAPER_REFERENCE_PATH = Path(__file__).with_name("paper_reference.csv")
+
 #: Which run's ``policy_log.csv`` feeds the policy-evolution figure (§E.7).
 POLICY_EVOLUTION_FIGURE = "appendix_policy_evolution"
 POLICY_EVOLUTION = Series("mixed", "gflan")
@@ -389,6 +402,24 @@ def _generalisation_needs() -> list[Need]:
     return list(dict.fromkeys(needs))
 
 
+def paper_row_needs(item: str, experiment: str, agent: str, test: str) -> list[Need]:
+    """The result groups one paper value (a row of ``paper_reference.csv``) is measured from."""
+    if item == GENERALISATION_FIGURE:
+        return [Need("episodes", experiment, agent, test)]
+    if item == DISTRACTORS.name:
+        return [Need("train_log", e, agent) for e in DISTRACTORS.se_change]
+    return [Need("train_log", experiment, agent)]
+
+
+def _reproduction_needs() -> list[Need]:
+    with PAPER_REFERENCE_PATH.open(encoding="utf-8", newline="") as handle:
+        rows = [r for r in csv.DictReader(handle)
+                if r["agent"] in REPRODUCED_AGENTS and r["item"] in REPRODUCED_ITEMS]
+    needs = [n for r in rows
+             for n in paper_row_needs(r["item"], r["experiment"], r["agent"], r["test"])]
+    return list(dict.fromkeys(needs))
+
+
 def _needs_by_item() -> dict[str, list[Need]]:
     """Every item's spec, as the result groups it is drawn from (one entry per item)."""
     needs = {s.name: [Need("train_log", x.experiment, x.agent) for x in s.series]
@@ -399,6 +430,7 @@ def _needs_by_item() -> dict[str, list[Need]]:
     needs[POLICY_EVOLUTION_FIGURE] = [
         Need("policy_log", POLICY_EVOLUTION.experiment, POLICY_EVOLUTION.agent)]
     needs[PROMPT_TABLE] = []  # drawn from the prompt builder and the envs, no result file
+    needs[REPRODUCTION_TABLE] = _reproduction_needs()
     needs[TASK_KINDS_FIGURE] = [Need("episodes", TASK_KIND_EXPERIMENT, a, "no_change")
                                 for a in Q1_AGENTS]
     return needs
@@ -412,6 +444,33 @@ def item_needs(item: str) -> list[Need]:
     if item not in _NEEDS:
         raise KeyError(f"unknown report item {item!r}")
     return list(_NEEDS[item])
+
+
+def item_agents(item: str) -> tuple[str, ...]:
+    """The agents ``item`` draws, in the order its spec names them."""
+    return tuple(dict.fromkeys(n.agent for n in item_needs(item)))
+
+
+def absence_text(needs: list[Need], missing: list[Need]) -> str:
+    """The footer or caption line of an item drawn from partial results; '' when none is missing.
+
+    An item is drawn as soon as one of its result groups exists (a campaign that ran
+    only some agents, or has not finished): this line names the agents absent from
+    the results, which are not drawn, and the groups missing for the agents that are.
+    """
+    if not missing:
+        return ""
+    lacking = set(missing)
+    agents = dict.fromkeys(n.agent for n in needs)
+    absent = [a for a in agents if all(n in lacking for n in needs if n.agent == a)]
+    partial = [n for n in missing if n.agent not in absent]
+    parts = []
+    if absent:
+        parts.append("not in these results, so not drawn: "
+                     + ", ".join(agent_label(a) for a in absent))
+    if partial:
+        parts.append("missing for the agents drawn: " + "; ".join(str(n) for n in partial))
+    return "Partial results — " + " · ".join(parts) + "."
 
 
 def item_experiments(item: str) -> tuple[str, ...]:

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from glam_bench.report.items import PAPER_REFERENCE_PATH
+
 #: The reference table shipped with the package.
-REFERENCE_PATH = Path(__file__).with_name("paper_reference.csv")
+REFERENCE_PATH = PAPER_REFERENCE_PATH
 REFERENCE_COLUMNS: tuple[str, ...] = (
     "item", "experiment", "test", "agent", "x", "value", "ci_low", "ci_high",
     "relation", "label", "version", "source", "secondary", "provenance",

@@ -143,7 +143,21 @@ def _caption(data: ReportData, table: pd.DataFrame) -> str:
             "Paper values measured on the published figure (FIG-v2 / FIG-v1), ±0.005. "
             f"{fidelity.protocol_text(data.settings, data.protocols, data.episodes)}. "
             f"{fidelity.scoring_text(data.settings, data.episodes)}. "
-            f"{fidelity.french_goal_text(data.settings, french)}.")
+            f"{fidelity.french_goal_text(data.settings, french)}"
+            + _candidates(data, french) + "." + _absence(data))
+
+
+def _candidates(data: ReportData, french: pd.DataFrame) -> str:
+    """'; scored candidates: ...' where the French tests' records say, else ''."""
+    text = fidelity.french_candidates_text(data.protocols, french)
+    return f"; {text}" if text else ""
+
+
+def _absence(data: ReportData) -> str:
+    """' <what is missing>' when the table is drawn from partial results, else ''."""
+    needs = items.item_needs(items.GENERALISATION_TABLE)
+    text = items.absence_text(needs, data.missing(needs))
+    return f" {text}" if text else ""
 
 
 def write_generalisation_tables(data: ReportData, out_dir: Path) -> list[Path]:
