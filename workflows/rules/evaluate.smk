@@ -7,12 +7,7 @@
 #                      zero-shot Flan-T5 and the behavioural-cloning agents
 #   evaluate_baseline  the others: DRRN, Symbolic-PPO, the random agent and the BabyAI bot
 
-EVALUATE_RULES = {
-    "evaluate_llm": LLM_EVAL_AGENTS,
-    "evaluate_baseline": OTHER_EVAL_AGENTS,
-}
-
-for evaluate_rule, evaluated_agents in EVALUATE_RULES.items():
+for evaluate_rule in EVALUATE_RULES:
 
     rule:
         name:
@@ -31,10 +26,10 @@ for evaluate_rule, evaluated_agents in EVALUATE_RULES.items():
         benchmark:
             benchmark_file(evaluate_rule, TEST_WILDCARDS)
         wildcard_constraints:
-            agent=agent_pattern(evaluated_agents),
+            agent=agent_pattern(evaluate_rule),
         threads: 1
         resources:
-            gpu=uses_gpu,
+            gpu=evaluation_gpu,
         conda:
             SOFTWARE
         shell:

@@ -1,0 +1,126 @@
+"""The pipeline's plan (glam_bench.pipeline.plan), checked without running Snakemake."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from glam_bench.paper import study
+from glam_bench.pipeline.plan import (
+    EVALUATE_RULES,
+    TRAIN_RULES,
+    Plan,
+    agents_of_rule,
+    run_config_sha,
+)
+from glam_bench.pipeline.preset_checks import load_yaml_strict
+from glam_bench.runtime.config import ConfigError, resolve_run, validate_preset
+
+PRESETS = Path(__file__).resolve().parents[1] / "workflows" / "config"
+PRESET_NAMES = ("ci", "default", "smollm2", "paper")
+
+
+def preset(name: str) -> dict:
+    return validate_preset(load_yaml_strict(PRESETS / f"{name}.yaml"), name)
+
+
+@pytest.mark.parametrize("name", PRESET_NAMES)
+def test_grid_expands_every_experiment_agent_seed_and_test(name):
+    data = preset(name)
+    plan = Plan(data)
+    expected_runs = sum(len(plan.agents(e)) for e in plan.experiments) * len(data["seeds"])
+    assert len(plan.runs) == len(set(plan.runs)) == expected_runs
+    assert len(plan.evaluations) == sum(
+        len(plan.agents(e)) * len(spec.tests) for e, spec in plan.experiments.items()
+    ) * len(data["seeds"])
+    jobs = plan.jobs()
+    outputs = [o for job in jobs for o in job.outputs]
+    assert len(outputs) == len(set(outputs)), "two jobs write the same file"
+    produced = set(outputs) | {plan.preset_file}
+    for job in jobs:
+        assert set(job.inputs) <= produced, f"{job.rule} reads a file no job writes"
+
+
+def test_each_agent_has_one_train_rule_and_one_evaluate_rule():
+    for rules in (TRAIN_RULES.values(), EVALUATE_RULES):
+        owners = [a for rule in rules for a in agents_of_rule(rule)]
+        assert sorted(owners) == sorted(study.AGENT_NAMES)
+    assert "drrn" in agents_of_rule("evaluate_baseline")
+    assert "zero-shot" in agents_of_rule("evaluate_llm")
+    assert "bc-gflan" in agents_of_rule("train_bc")
+
+
+def test_paths_follow_the_preset_folders():
+    data = preset("ci")
+    data["results_dir"], data["work_dir"] = "R", "W"
+    plan = Plan(data)
+    job = plan.evaluate_job("mixed", "gflan", 1, "no_change")
+    assert job.inputs == ("R/runs/mixed/gflan/seed-1/done.json",)
+    assert job.outputs == ("R/runs/mixed/gflan/seed-1/tests/no_change.csv",)
+    assert plan.train_job("mixed", "gflan", 1).inputs == (f"W/presets/{data['preset']}.yaml",)
+
+
+def test_bc_gflan_waits_for_the_gflan_run_of_its_source_experiment():
+    plan = Plan(preset("paper"))
+    job = plan.train_job("bc", "bc-gflan", 2)
+    assert job.inputs[1:] == ("work/results-paper/runs/gotolocal/gflan/seed-2/done.json",)
+    assert plan.train_job("bc", "bc-bot", 2).inputs[1:] == ()
+
+
+def test_bc_source_outside_the_grid_is_refused():
+    data = preset("paper")
+    data["training"]["bc"]["source_experiment"] = "mixed-lora"  # not selected by the preset
+    with pytest.raises(ConfigError, match="bc.source_experiment"):
+        Plan(data).check_grid()
+
+
+def test_run_hash_covers_the_run_config_but_not_its_folders():
+    data = preset("ci")
+    plan = Plan(data)
+    sha = plan.run_sha("mixed", "gflan", 1)
+    assert sha == run_config_sha(resolve_run(data, "mixed", "gflan", 1))
+    assert sha != plan.run_sha("mixed", "gflan", 2)
+    moved = copy.deepcopy(data)
+    moved["results_dir"], moved["work_dir"] = "elsewhere/results", "elsewhere"
+    assert Plan(moved).run_sha("mixed", "gflan", 1) == sha
+    changed = copy.deepcopy(data)
+    changed["training"]["ppo"]["lr"] = 0.5
+    assert Plan(changed).run_sha("mixed", "gflan", 1) != sha
+
+
+@pytest.mark.parametrize("name", ("ci", "default"))
+def test_cpu_presets_ask_for_no_gpu(name):
+    assert all(job.resources["gpu"] == 0 for job in Plan(preset(name)).jobs())
+
+
+def test_gpu_preset_asks_gpus_only_for_networks():
+    plan = Plan(preset("paper"))
+    by_rule = {}
+    for job in plan.jobs():
+        by_rule.setdefault(job.rule, set()).add(job.resources["gpu"])
+    assert by_rule["register_reference"] == {0}
+    assert min(by_rule["train_llm"]) >= 1 and min(by_rule["evaluate_llm"]) >= 1
+    random_eval = plan.evaluate_job("mixed", "random", 1, "no_change")
+    assert random_eval.resources["gpu"] == 0
+
+
+def test_torchrun_only_for_data_parallel_training_on_several_gpus():
+    plan = Plan(preset("paper"))
+    assert "torch.distributed.run" in plan.launcher("mixed", "gflan", 1, 4)
+    assert "--nproc_per_node=4" in plan.launcher("mixed", "gflan", 1, 4)
+    assert "torch.distributed" not in plan.launcher("mixed", "gflan", 1, 1)
+    assert "torch.distributed" not in plan.launcher("mixed", "drrn", 1, 4)
+
+
+def test_available_results_name_what_the_grid_trains_and_tests():
+    plan = Plan(preset("ci"))
+    available = plan.available()
+    spec = next(iter(plan.experiments.values()))
+    agent = spec.agents[0]
+    assert ("train_log", spec.name, agent, "") in available
+    assert all(("episodes", spec.name, a, t) in available
+               for a in plan.agents(spec.name) for t in spec.tests)
+    reference = spec.reference_agents[0]
+    assert ("train_log", spec.name, reference, "") not in available
