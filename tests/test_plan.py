@@ -124,3 +124,51 @@ def test_available_results_name_what_the_grid_trains_and_tests():
                for a in plan.agents(spec.name) for t in spec.tests)
     reference = spec.reference_agents[0]
     assert ("train_log", spec.name, reference, "") not in available
+
+
+# --- one resolution path for pipeline and hand runs (issue 22 item 1) -----------------------
+
+
+def hand_configs(name: str) -> dict:
+    """Every planned run's config as the preset file says it: the file, schema-checked with
+    nothing filled in, resolved by resolve_run (as `glam-bench train --config <preset>`)."""
+    data = preset(name)
+    return {run: resolve_run(data, *run).to_dict() for run in Plan(data).runs}
+
+
+@pytest.mark.parametrize("name", PRESET_NAMES)
+def test_pipeline_and_hand_runs_resolve_the_same_config(name, tmp_path):
+    """The Snakefile prepares the preset (complete_preset), plans from it and writes it for
+    the jobs, whose `glam-bench train --config <written file>` resolves each run again: both
+    must be the config a hand run of the preset file gets, key for key."""
+    import yaml
+
+    from glam_bench.pipeline.preset_checks import complete_preset, load_preset
+
+    pipeline = complete_preset(load_yaml_strict(PRESETS / f"{name}.yaml"), name)
+    plan = Plan(pipeline)
+    written = tmp_path / f"{name}.yaml"
+    written.write_text(yaml.safe_dump(pipeline, sort_keys=False), encoding="utf-8")
+    job_preset = load_preset(written)
+    hand_preset = load_preset(PRESETS / f"{name}.yaml")
+    hand = hand_configs(name)
+    assert sorted(hand) == sorted(plan.runs)
+    for run, config in hand.items():
+        assert plan.run_config(*run).to_dict() == config, run
+        assert resolve_run(job_preset, *run).to_dict() == config, run
+        assert resolve_run(hand_preset, *run).to_dict() == config, run
+
+
+def test_the_merged_preset_keeps_per_experiment_blocks_as_written():
+    """Schema defaults of the training block are not copied into agent_training or
+    experiment_training, where they would override the preset's `training` (size-xl got
+    pad_group_size: null and monitoring_prompts: suite under paper.yaml)."""
+    from glam_bench.pipeline.preset_checks import complete_preset
+
+    raw = load_yaml_strict(PRESETS / "paper.yaml")
+    pipeline = complete_preset(copy.deepcopy(raw), "paper")
+    assert pipeline["experiment_training"] == raw["experiment_training"]
+    assert pipeline["agent_training"] == raw["agent_training"]
+    xl = Plan(pipeline).run_config("size-xl", "gflan", 1)
+    assert (xl.pad_group_size, xl.monitoring_prompts, xl.non_pretrained_dropout) == (3, "authors", True)
+    assert pipeline["figures_dir"] == "paper_figures" and "tensorboard" in pipeline

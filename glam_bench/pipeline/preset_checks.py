@@ -25,7 +25,8 @@ from pathlib import Path
 import yaml
 
 from glam_bench.paper import study
-from glam_bench.runtime.config import ConfigError, check_names, resolve_run, study_grid, validate_preset
+from glam_bench.runtime.config import (ConfigError, check_names, load_schema, resolve_run, study_grid,
+                                       validate_preset)
 from glam_bench.llm.names import FETCHABLE_MODELS, TINY_MODELS
 
 #: A preset name becomes a file name (``<work>/presets/<preset>.yaml``): no folders, no ``..``.
@@ -170,6 +171,23 @@ def run_devices(preset: dict) -> set[str]:
             for experiment, spec in study_grid(preset).items() for agent in spec.agents}
 
 
+def complete_preset(preset: dict, source: str = "preset") -> dict:
+    """The preset as every job reads it, the one preparation for pipeline and hand runs.
+
+    Schema-checked, with the defaults of the optional top-level keys filled in (folders,
+    ``use_cached_results``, ``tensorboard``) and nothing filled in below them: a
+    ``$defs/training`` default written into ``agent_training`` or ``experiment_training``
+    would override the preset's own ``training`` for that agent or experiment (issue 22:
+    size-xl got ``pad_group_size: null`` under paper.yaml). Training defaults apply once,
+    in :class:`~glam_bench.runtime.config.RunConfig`.
+    """
+    validate_preset(preset, source)
+    for key, spec in load_schema()["properties"].items():
+        if "default" in spec and key not in preset:
+            preset[key] = spec["default"]
+    return preset
+
+
 def load_preset(path: str | Path) -> dict:
     """Read and validate a preset YAML file: schema, then these checks (as the Snakefile)."""
     path = Path(path)
@@ -178,4 +196,4 @@ def load_preset(path: str | Path) -> dict:
     preset = load_yaml_strict(path)
     if not isinstance(preset, dict):
         raise ConfigError(f"{path}: a preset is a mapping of keys, found {type(preset).__name__}")
-    return check_preset(validate_preset(preset, str(path)), str(path))
+    return check_preset(complete_preset(preset, str(path)), str(path))
