@@ -172,3 +172,91 @@ def test_the_merged_preset_keeps_per_experiment_blocks_as_written():
     xl = Plan(pipeline).run_config("size-xl", "gflan", 1)
     assert (xl.pad_group_size, xl.monitoring_prompts, xl.non_pretrained_dropout) == (3, "authors", True)
     assert pipeline["figures_dir"] == "paper_figures" and "tensorboard" in pipeline
+
+
+# --- resources per rule and per experiment (issue 22 items 2 and 8) --------------------------
+
+
+def test_baseline_evaluations_ask_for_no_gpu_and_the_cpu_partition():
+    """DRRN and Symbolic-PPO evaluations asked `--gpus=1` on the CPU partition."""
+    plan = Plan(preset("paper"))
+    for agent in ("drrn", "symbolic-ppo"):
+        job = plan.evaluate_job("mixed", agent, 1, "no_change")
+        assert job.rule == "evaluate_baseline"
+        assert job.resources["gpu"] == 0
+        assert job.resources["slurm_partition"] == "cpu"
+
+
+@pytest.mark.parametrize("name", PRESET_NAMES)
+def test_every_job_asks_the_partition_that_matches_its_gpus(name):
+    data = preset(name)
+    for job in Plan(data).jobs():
+        wanted = "gpu" if job.resources["gpu"] else "cpu"
+        assert job.resources["slurm_partition"] == wanted, job
+        assert job.resources["mem_mb"] > 0 and job.resources["runtime"] > 0
+
+
+def test_flan_t5_small_asks_less_than_large_and_xl_more_time():
+    """One GPU request for every LLM run gave Flan-T5-small 4 GPUs, 128 GB and 20 h."""
+    plan = Plan(preset("paper"))
+    large = plan.train_job("mixed", "gflan", 1).resources
+    small = plan.train_job("size-small", "gflan", 1).resources
+    xl = plan.train_job("size-xl", "gflan", 1).resources
+    assert large["gpu"] == 4 and small["gpu"] < large["gpu"]
+    assert small["mem_mb"] < large["mem_mb"] and small["runtime"] < large["runtime"]
+    assert xl["gpu"] >= large["gpu"] and xl["runtime"] >= large["runtime"]
+
+
+def test_training_time_limit_covers_the_measured_projection():
+    """The H200 bench projects ~37.5 h for one Mixed run of Flan-T5-large in fp32 (one
+    process); a 20 h limit killed every such run (each resubmission resumes, but costs a
+    queue wait): the default limit covers the projection."""
+    import json
+
+    records = json.loads((PRESETS.parents[1] / "results" / "benchmarks" / "NVIDIA-H200.json")
+                         .read_text(encoding="utf-8"))
+    rate = next(r["cycle_frames_per_s"] for r in records
+                if (r["model"], r["precision"]) == ("flan-t5-large", "fp32"))
+    plan = Plan(preset("paper"))
+    config = plan.run_config("mixed", "gflan", 1)
+    hours = config.total_frames / rate / 3600
+    assert hours > 30
+    assert plan.train_job("mixed", "gflan", 1).resources["runtime"] >= hours * 60
+
+
+def test_a_preset_sets_resources_per_rule_and_per_experiment():
+    data = preset("paper")
+    data["resources"] = {"evaluate_llm": {"mem_mb": 1234},
+                         "experiments": {"mixed": {"train_llm": {"gpus": 2, "runtime": 99}}}}
+    plan = Plan(data)
+    mixed = plan.train_job("mixed", "gflan", 1).resources
+    assert (mixed["gpu"], mixed["runtime"]) == (2, 99)
+    assert plan.train_job("gotolocal", "gflan", 1).resources["gpu"] == 4  # default kept
+    assert plan.evaluate_job("mixed", "gflan", 1, "no_change").resources["mem_mb"] == 1234
+
+
+def test_cpu_runs_ask_for_no_gpu_whatever_the_preset_says():
+    data = preset("ci")
+    data["resources"] = {"train_llm": {"gpus": 4}}
+    assert all(job.resources["gpu"] == 0 for job in Plan(data).jobs())
+
+
+def test_an_unknown_experiment_under_resources_is_refused():
+    from glam_bench.pipeline.preset_checks import check_preset
+
+    data = preset("ci")
+    data["resources"] = {"experiments": {"no-such": {"train_llm": {"gpus": 1}}}}
+    with pytest.raises(ConfigError, match="resources/experiments/no-such"):
+        check_preset(data, "ci")
+
+
+def test_the_slurm_profile_leaves_the_plans_resources_alone():
+    """--set-resources replaces a rule's resources for every job: a GPU count, memory, time
+    limit or partition set there would undo the preset's per-experiment values."""
+    import yaml
+
+    profile = yaml.safe_load((PRESETS.parents[0] / "profiles" / "slurm" / "config.yaml")
+                             .read_text(encoding="utf-8"))
+    planned = {"gpu", "mem_mb", "runtime", "slurm_partition"}
+    for rule in (*TRAIN_RULES.values(), *EVALUATE_RULES):
+        assert not planned & set(profile.get("set-resources", {}).get(rule, {})), rule

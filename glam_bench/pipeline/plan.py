@@ -18,11 +18,11 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from glam_bench.paper import study
 from glam_bench.paper.test_sets import TEST_SETS
-from glam_bench.runtime.config import ConfigError, RunConfig, resolve_run, study_grid
+from glam_bench.runtime.config import ConfigError, RunConfig, load_schema, resolve_run, study_grid
 
 #: The training rule of each agent kind (glam_bench.paper.study.AGENT_KINDS); one rule per kind,
 #: the same job, so a cluster profile can give each kind its own settings.
@@ -48,6 +48,18 @@ def run_config_sha(config: RunConfig) -> str:
     for key in ("results_dir", "work_dir"):
         data.pop(key, None)
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _schema_resources() -> tuple[tuple[str, tuple[tuple[str, int], ...]], ...]:
+    rules = load_schema()["$defs"]["rule_resources"]["properties"]
+    return tuple((rule, tuple(spec["default"].items())) for rule, spec in rules.items())
+
+
+def default_resources() -> dict[str, dict[str, int]]:
+    """Each rule's resources when the preset says nothing: the preset schema's defaults
+    (``$defs/rule_resources``, the paper's values), declared there once (read once)."""
+    return {rule: dict(values) for rule, values in _schema_resources()}
 
 
 def train_rule(agent: str) -> str:
@@ -78,7 +90,8 @@ class Job:
     test: str | None
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
-    resources: dict[str, int]
+    #: gpu, mem_mb, runtime (minutes), slurm_partition: Snakemake's names, as the rules pass them
+    resources: dict[str, int | str]
     run_sha: str
 
 
@@ -151,17 +164,31 @@ class Plan:
 
     # --- resources -------------------------------------------------------------------------
 
-    def uses_gpu(self, experiment: str, agent: str, seed: int) -> int:
-        """1 when the run's device is not the CPU and its agent has a network worth a GPU."""
+    def uses_gpu(self, experiment: str, agent: str, seed: int) -> bool:
+        """Whether the run's device is not the CPU and its agent has a network worth a GPU."""
         if not study.AGENTS_BY_NAME[agent].has_network:
-            return 0
-        return 0 if self.run_config(experiment, agent, seed).device == "cpu" else 1
+            return False
+        return self.run_config(experiment, agent, seed).device != "cpu"
 
-    def training_gpus(self, experiment: str, agent: str, seed: int) -> int:
-        """GPUs of a training job: none for reference agents (they are only registered)."""
-        if not study.AGENTS_BY_NAME[agent].trained:
-            return 0
-        return self.uses_gpu(experiment, agent, seed)
+    def rule_resources(self, rule: str, experiment: str) -> dict[str, int]:
+        """The preset's resources of a rule's jobs in an experiment: the schema's defaults,
+        then the preset's ``resources[rule]``, then ``resources.experiments[experiment][rule]``."""
+        section = self.preset.get("resources") or {}
+        per_experiment = (section.get("experiments") or {}).get(experiment) or {}
+        return {**default_resources()[rule], **(section.get(rule) or {}),
+                **(per_experiment.get(rule) or {})}
+
+    def job_resources(self, rule: str, experiment: str, agent: str, seed: int) -> dict:
+        """What a job asks the scheduler for: its rule's resources in its experiment, GPUs only
+        when the run uses one (registering a reference agent never does), and the partition
+        that matches (a job without GPUs on the CPU partition, whatever its rule)."""
+        wanted = self.rule_resources(rule, experiment)
+        gpus = wanted["gpus"] if rule != "register_reference" and \
+            self.uses_gpu(experiment, agent, seed) else 0
+        partitions = {"gpu": "gpu", "cpu": "cpu",
+                      **((self.preset.get("resources") or {}).get("partitions") or {})}
+        return {"gpu": gpus, "mem_mb": wanted["mem_mb"], "runtime": wanted["runtime"],
+                "slurm_partition": partitions["gpu" if gpus else "cpu"]}
 
     def launcher(self, experiment: str, agent: str, seed: int, gpus: int) -> str:
         """The CLI, or torchrun over the job's GPUs for data-parallel training (rank 0 writes)."""
@@ -178,7 +205,7 @@ class Plan:
             rule=train_rule(agent), experiment=experiment, agent=agent, seed=seed, test=None,
             inputs=(self.preset_file, *self.bc_source(experiment, agent, seed)),
             outputs=(self.run_file(experiment, agent, seed),),
-            resources={"gpu": self.training_gpus(experiment, agent, seed)},
+            resources=self.job_resources(train_rule(agent), experiment, agent, seed),
             run_sha=self.run_sha(experiment, agent, seed),
         )
 
@@ -187,7 +214,7 @@ class Plan:
             rule=evaluate_rule(agent), experiment=experiment, agent=agent, seed=seed, test=test,
             inputs=(self.run_file(experiment, agent, seed),),
             outputs=(self.test_file(experiment, agent, seed, test),),
-            resources={"gpu": self.uses_gpu(experiment, agent, seed)},
+            resources=self.job_resources(evaluate_rule(agent), experiment, agent, seed),
             run_sha=self.run_sha(experiment, agent, seed),
         )
 

@@ -160,6 +160,8 @@ def _check_study_names(preset: dict, source: str) -> None:
                     "experiment_training", "experiment")
         check_names(preset.get("model_sizes"), sizes, "model_sizes", "model size")
         check_names(preset.get("frame_budgets"), budgets, "frame_budgets", "frame budget")
+        check_names((preset.get("resources") or {}).get("experiments"),
+                    tuple(study.EXPERIMENTS_BY_NAME), "resources/experiments", "experiment")
         study_grid(preset)  # the experiments, and the tests of each `tests` subset
     except ConfigError as error:
         raise ConfigError(f"{source}: {error}") from None

@@ -100,12 +100,14 @@ def run_config_sha(wildcards):
     return PLAN.run_sha(*_run(wildcards))
 
 
-def training_gpu(wildcards):
-    return PLAN.train_job(*_run(wildcards)).resources["gpu"]
+def training_resource(name):
+    """One resource of a training job (gpu, mem_mb, runtime, slurm_partition): the preset's
+    resources per rule and experiment (Plan.job_resources)."""
+    return lambda wildcards: PLAN.train_job(*_run(wildcards)).resources[name]
 
 
-def evaluation_gpu(wildcards):
-    return PLAN.evaluate_job(*_run(wildcards), wildcards.test).resources["gpu"]
+def evaluation_resource(name):
+    return lambda wildcards: PLAN.evaluate_job(*_run(wildcards), wildcards.test).resources[name]
 
 
 def launcher(wildcards, resources):

@@ -29,7 +29,10 @@ for evaluate_rule in EVALUATE_RULES:
             agent=agent_pattern(evaluate_rule),
         threads: 1
         resources:
-            gpu=evaluation_gpu,
+            gpu=evaluation_resource("gpu"),
+            mem_mb=evaluation_resource("mem_mb"),
+            runtime=evaluation_resource("runtime"),
+            slurm_partition=evaluation_resource("slurm_partition"),
         conda:
             SOFTWARE
         shell:

@@ -41,7 +41,10 @@ for train_rule in TRAIN_RULES.values():
             agent=agent_pattern(train_rule),
         threads: 1
         resources:
-            gpu=training_gpu,
+            gpu=training_resource("gpu"),
+            mem_mb=training_resource("mem_mb"),
+            runtime=training_resource("runtime"),
+            slurm_partition=training_resource("slurm_partition"),
         conda:
             SOFTWARE
         shell:
