@@ -260,3 +260,72 @@ def test_the_slurm_profile_leaves_the_plans_resources_alone():
     planned = {"gpu", "mem_mb", "runtime", "slurm_partition"}
     for rule in (*TRAIN_RULES.values(), *EVALUATE_RULES):
         assert not planned & set(profile.get("set-resources", {}).get(rule, {})), rule
+
+
+# --- models present before any job (issue 22 item 7) -----------------------------------------
+
+
+def make_model(root: Path, name: str, weights: bool = True) -> None:
+    folder = root / name.split("/")[-1]
+    folder.mkdir(parents=True)
+    for file in ("config.json", "spiece.model", *(("model.safetensors",) if weights else ())):
+        (folder / file).write_text("{}", encoding="utf-8")
+
+
+def test_missing_models_are_named_with_their_fetch_command(tmp_path):
+    data = preset("paper")
+    data["models_dir"] = str(tmp_path)
+    make_model(tmp_path, "google/flan-t5-large")
+    with pytest.raises(ConfigError) as refused:
+        Plan(data).check_models()
+    message = str(refused.value)
+    assert "\n" not in message
+    assert f"hf download google/flan-t5-small --local-dir {tmp_path}/flan-t5-small" in message
+    assert f"hf download google/flan-t5-xl --local-dir {tmp_path}/flan-t5-xl" in message
+    assert "flan-t5-large (" not in message  # present
+    make_model(tmp_path, "google/flan-t5-small")
+    make_model(tmp_path, "google/flan-t5-xl")
+    Plan(data).check_models()
+
+
+def test_weights_are_needed_except_by_randomly_initialised_agents(tmp_path):
+    data = preset("paper")
+    data.update(models_dir=str(tmp_path), experiments=["pretraining"])
+    make_model(tmp_path, "google/flan-t5-large", weights=False)
+    plan = Plan(data)
+    [(model, _, weights)] = plan.missing_models
+    assert (model, weights) == ("google/flan-t5-large", True)
+    loaders = [j for j in plan.jobs() if study.AGENTS_BY_NAME[j.agent].llm is not None]
+    assert {j.agent for j in plan.missing_models[model, str(tmp_path), True]} == \
+        {j.agent for j in loaders} - {"npa"}
+    plan.check_models(("pretraining", "npa", 1))  # its model folder is enough
+    with pytest.raises(ConfigError, match="flan-t5-large"):
+        plan.check_models(("pretraining", "npae", 1))
+
+
+@pytest.mark.parametrize("name", ("ci", "default"))
+def test_built_in_models_need_no_files(name, tmp_path):
+    """ci and default use tiny models that the first job builds."""
+    data = preset(name)
+    data["models_dir"] = str(tmp_path / "empty")
+    assert Plan(data).missing_models == {}
+
+
+def test_a_fetched_model_names_the_glam_bench_fetch_command(tmp_path):
+    data = preset("smollm2")
+    data["models_dir"] = str(tmp_path)
+    with pytest.raises(ConfigError) as refused:
+        Plan(data).check_models()
+    assert f"`glam-bench models fetch smollm2-135m --models-dir {tmp_path}`" in str(refused.value)
+
+
+def test_finished_jobs_need_no_model(tmp_path):
+    data = preset("paper")
+    data.update(models_dir=str(tmp_path / "models"), results_dir=str(tmp_path / "results"),
+                experiments=["size-small"])
+    plan = Plan(data)
+    for job in plan.jobs():
+        for output in job.outputs:
+            Path(output).parent.mkdir(parents=True, exist_ok=True)
+            Path(output).write_text("{}", encoding="utf-8")
+    Plan(data).check_models()

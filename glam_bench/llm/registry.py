@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from glam_bench.llm import gguf_wheel, tiny
+from glam_bench.llm import files, gguf_wheel, tiny
 from glam_bench.llm.names import SMOLLM2
 
 
@@ -61,18 +61,8 @@ MODELS: dict[str, ModelEntry] = {
 }
 
 
-def folder_name(name: str) -> str:
-    """The folder of ``name`` under the models folder (a Hub id's last part)."""
-    return name.rstrip("/").split("/")[-1]
-
-
-def fetch_command(name: str, models_dir: str | os.PathLike) -> str:
-    """The one-time shell command that puts ``name`` where the loader finds it."""
-    target = Path(models_dir) / folder_name(name)
-    entry = MODELS.get(name)
-    if entry is not None and entry.source == "wheel":
-        return f"glam-bench models fetch {name} --models-dir {models_dir}"
-    return f"hf download {name} --local-dir {target}"
+folder_name = files.folder_name
+fetch_command = files.fetch_command
 
 
 def fetch(name: str, models_dir: str | os.PathLike, wheel: Path | None = None, force: bool = False) -> Path:

@@ -20,6 +20,8 @@ import os
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
+from glam_bench.llm.files import fetch_command, find_model
+from glam_bench.llm.names import TINY_MODELS
 from glam_bench.paper import study
 from glam_bench.paper.test_sets import TEST_SETS
 from glam_bench.runtime.config import ConfigError, RunConfig, load_schema, resolve_run, study_grid
@@ -246,6 +248,46 @@ class Plan:
                         f"experiment {source!r} (training.bc.source_experiment), which this "
                         f"preset does not train; select that experiment or change "
                         f"source_experiment")
+
+    def model_need(self, experiment: str, agent: str, seed: int) -> tuple[str, str, bool] | None:
+        """(model, models_dir, weights needed) of the model a run's jobs load, when no job can
+        build it; None for agents without an LLM and built-in tiny models (built by the first
+        job that needs them). NPA needs only the config and tokenizer of its model."""
+        llm = study.AGENTS_BY_NAME[agent].llm
+        config = self.run_config(experiment, agent, seed)
+        if llm is None or config.model in TINY_MODELS:
+            return None
+        return config.model, config.models_dir, llm.pretrained or llm.embeddings_only
+
+    @cached_property
+    def missing_models(self) -> dict[tuple[str, str, bool], list[Job]]:
+        """Every model an unfinished job loads that is not on this machine -> those jobs."""
+        missing: dict[tuple[str, str, bool], list[Job]] = {}
+        for job in self.jobs():
+            need = self.model_need(job.experiment, job.agent, job.seed)
+            if need is None or all(os.path.exists(path) for path in job.outputs):
+                continue
+            if find_model(need[0], need[1], need_weights=need[2]) is None:
+                missing.setdefault(need, []).append(job)
+        return missing
+
+    def check_models(self, run: tuple[str, str, int] | None = None) -> None:
+        """Refuse a plan (or only a run, when given) whose jobs would load a model that is not
+        on disk: each such job would fail in seconds, and a cluster would resubmit it. The
+        one-line message names every missing model and the command that fetches it."""
+        missing = self.missing_models
+        if run is not None and self.model_need(*run) not in missing:
+            return
+        by_model: dict[tuple[str, str], int] = {}
+        for (model, models_dir, _), jobs in missing.items():
+            key = (model, fetch_command(model, models_dir))
+            by_model[key] = by_model.get(key, 0) + len(jobs)
+        if by_model:
+            raise ConfigError(
+                "models not on this machine, needed by planned jobs: "
+                + "; ".join(f"{model} ({count} jobs): fetch it once with `{command}`"
+                            for (model, command), count in by_model.items())
+                + " (glam-bench never downloads at run time)")
 
     # --- what the runs produce, for the report ---------------------------------------------
 

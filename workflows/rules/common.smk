@@ -114,6 +114,18 @@ def launcher(wildcards, resources):
     return PLAN.launcher(*_run(wildcards), int(resources.get("gpu", 0) or 0))
 
 
+def models_on_disk(wildcards):
+    """No file: refuses, while the DAG is built (dry runs too, before any job), a job whose
+    model is not on disk, naming every missing model of the planned jobs and its fetch
+    command (Plan.check_models). Built-in tiny models are built by the jobs; targets that
+    need no such job (figures from the cache) need no model."""
+    try:
+        PLAN.check_models(_run(wildcards))
+    except ConfigError as error:
+        raise WorkflowError(str(error)) from None
+    return []
+
+
 def bc_source(wildcards):
     return PLAN.bc_source(*_run(wildcards))
 

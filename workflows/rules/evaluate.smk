@@ -14,6 +14,7 @@ for evaluate_rule in EVALUATE_RULES:
             evaluate_rule
         input:
             done=os.path.join(RUN, "done.json"),
+            models=models_on_disk,
         output:
             csv=os.path.join(RUN, "tests", "{test}.csv"),
         params:

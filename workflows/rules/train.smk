@@ -26,6 +26,7 @@ for train_rule in TRAIN_RULES.values():
         input:
             preset=ancient(PRESET_FILE),
             source=bc_source,
+            models=models_on_disk,
         output:
             done=os.path.join(RUN, "done.json"),
         params:
