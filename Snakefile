@@ -43,11 +43,13 @@ if not workflow.overwrite_configfiles:
     configfile: "workflows/config/default.yaml"
 
 
-# --config key=value gives strings; read them as the schema's types (use_cached_results=true).
-# Only those: a preset file's values keep their YAML types, so `seeds: ['1']` is refused here
-# exactly as `glam-bench train` refuses it.
-config.update(typed_overrides(plain(dict(workflow.config_settings.config)),
-                              load_schema("workflows/config/schema.yaml")))
+# --config key=value gives strings; read them as the schema's types (use_cached_results=true)
+# and merge them into the preset key by key at every depth (`training={model: X}` keeps the
+# other training keys). Only those: a preset file's values keep their YAML types, so
+# `seeds: ['1']` is refused here exactly as `glam-bench train` refuses it.
+_preset = preset_with_overrides(workflow, load_schema("workflows/config/schema.yaml"))
+config.clear()
+config.update(_preset)
 
 # Unknown keys and wrong types stop here, before any job, naming the key. The defaults of the
 # optional top-level keys (folders, use_cached_results) are filled in, and nothing below them:

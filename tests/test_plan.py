@@ -329,3 +329,18 @@ def test_finished_jobs_need_no_model(tmp_path):
             Path(output).parent.mkdir(parents=True, exist_ok=True)
             Path(output).write_text("{}", encoding="utf-8")
     Plan(data).check_models()
+
+
+# --- --config overrides (issue 22 item 5) ------------------------------------------------------
+
+
+def test_overrides_merge_into_nested_blocks_and_replace_lists():
+    from glam_bench.pipeline.preset_checks import merge_overrides
+
+    data = preset("paper")
+    merged = merge_overrides(data, {"training": {"model": "x", "ppo": {"lr": 0.5}}, "seeds": [7]})
+    assert merged["training"]["model"] == "x" and merged["training"]["ppo"]["lr"] == 0.5
+    assert merged["training"]["pad_group_size"] == data["training"]["pad_group_size"] == 3
+    assert merged["training"]["ppo"]["micro_batch_size"] == 32
+    assert merged["seeds"] == [7]
+    assert data["training"]["model"] == "google/flan-t5-large"  # the preset is not changed

@@ -236,6 +236,20 @@ def test_config_overrides_reach_the_preset_file_the_jobs_read(tmp_path, checkout
     assert written["work_dir"] == f"{tmp_path}/work"
 
 
+def test_a_nested_config_override_changes_only_its_keys(tmp_path, checkout):
+    """`--config 'training={model: X}'` replaced the whole training block, silently resetting
+    pad grouping, dropout, monitoring prompts and micro-batches to their defaults."""
+    dry_run("--configfile", str(CONFIG_DIR / "ci.yaml"), *folder_config(tmp_path),
+            "training={model: tiny-t5-large, ppo: {lr: 0.5}}", cwd=checkout)
+    written = load_yaml(tmp_path / "work" / "presets" / "ci.yaml")["training"]
+    preset = load_yaml(CONFIG_DIR / "ci.yaml")["training"]
+    assert written["model"] == "tiny-t5-large" and written["ppo"]["lr"] == 0.5
+    assert {k: v for k, v in written.items() if k not in ("model", "ppo")} == \
+        {k: v for k, v in preset.items() if k not in ("model", "ppo")}
+    assert {k: v for k, v in written["ppo"].items() if k != "lr"} == \
+        {k: v for k, v in preset["ppo"].items() if k != "lr"}
+
+
 @pytest.mark.parametrize("change, message", [
     (lambda p: p.update(learning_rate=0.1), "learning_rate"),
     (lambda p: p["evaluation"].update(episodes="many"), "evaluation/episodes"),

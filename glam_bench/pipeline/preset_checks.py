@@ -25,6 +25,7 @@ from pathlib import Path
 import yaml
 
 from glam_bench.paper import study
+from glam_bench.runtime.config import _deep_merge  # the one deep merge of preset blocks
 from glam_bench.runtime.config import (ConfigError, check_names, load_schema, resolve_run, study_grid,
                                        validate_preset)
 from glam_bench.llm.names import FETCHABLE_MODELS, TINY_MODELS
@@ -171,6 +172,15 @@ def run_devices(preset: dict) -> set[str]:
     """The devices the preset's runs ask for."""
     return {resolve_run(preset, experiment, agent, preset["seeds"][0]).device
             for experiment, spec in study_grid(preset).items() for agent in spec.agents}
+
+
+def merge_overrides(preset: dict, overrides: dict) -> dict:
+    """``preset`` with ``overrides`` (Snakemake's ``--config``, or a later preset file) merged
+    in key by key at every depth: ``training={model: X}`` changes the model and keeps the
+    rest of the preset's training block (issue 22), where a plain update would replace the
+    block and reset pad grouping, dropout and micro-batches to their defaults. Lists and
+    scalars are replaced whole. The same merge as a run's training blocks (resolve_run)."""
+    return _deep_merge(preset, overrides)
 
 
 def complete_preset(preset: dict, source: str = "preset") -> dict:
