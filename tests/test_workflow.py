@@ -210,6 +210,11 @@ def test_dry_run_lists_every_job_of_the_preset(name, tmp_path, checkout):
     counts = dry_run("--configfile", str(CONFIG_DIR / f"{name}.yaml"),
                      *folder_config(tmp_path, models), cwd=checkout)
     assert counts == expected_jobs(preset)
+    # The preset the jobs read keeps the per-agent and per-experiment blocks as written: a
+    # schema default copied into them overrode `training` (size-xl got pad_group_size: null).
+    written = load_yaml(tmp_path / "work" / "presets" / f"{preset['preset']}.yaml")
+    for block in ("training", "agent_training", "experiment_training"):
+        assert written.get(block) == preset.get(block), block
 
 
 def test_default_preset_is_embedded_and_a_configfile_replaces_it(tmp_path, checkout):
