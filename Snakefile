@@ -15,9 +15,10 @@
 # draw_tables, refresh_cache, benchmark_summary. Rules: workflows/rules/*.smk; presets:
 # workflows/config/.
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
-from glam_bench.runtime.config import ConfigError, validate_preset
+from glam_bench.pipeline.preset_checks import complete_preset
+from glam_bench.runtime.config import ConfigError
 
 min_version("9.0")
 
@@ -42,23 +43,23 @@ if not workflow.overwrite_configfiles:
     configfile: "workflows/config/default.yaml"
 
 
-# --config key=value gives strings; read them as the schema's types (use_cached_results=true).
-# Only those: a preset file's values keep their YAML types, so `seeds: ['1']` is refused here
-# exactly as `glam-bench train` refuses it.
-config.update(typed_overrides(plain(dict(workflow.config_settings.config)),
-                              load_schema("workflows/config/schema.yaml")))
+# --config key=value gives strings; read them as the schema's types (use_cached_results=true)
+# and merge them into the preset key by key at every depth (`training={model: X}` keeps the
+# other training keys). Only those: a preset file's values keep their YAML types, so
+# `seeds: ['1']` is refused here exactly as `glam-bench train` refuses it.
+_preset = preset_with_overrides(workflow, load_schema("workflows/config/schema.yaml"))
+config.clear()
+config.update(_preset)
 
-# Unknown keys and wrong types stop here, before any job, naming the key. The schema also fills
-# the defaults of the optional top-level keys (folders, use_cached_results).
+# Unknown keys and wrong types stop here, before any job, naming the key. The defaults of the
+# optional top-level keys (folders, use_cached_results) are filled in, and nothing below them:
+# the jobs read this preset and `glam-bench train --config` prepares a preset file the same way
+# (glam_bench.pipeline.preset_checks.complete_preset), so pipeline and hand runs get the same
+# run configs.
 try:
-    validate(config, "workflows/config/schema.yaml")
-except WorkflowError:
-    # Snakemake's message carries the whole schema; say just which key is wrong and why.
-    try:
-        validate_preset(plain(config), "config")
-    except ConfigError as precise:
-        raise WorkflowError(f"invalid preset: {precise}") from None
-    raise
+    config.update(complete_preset(plain(config), "config"))
+except ConfigError as error:
+    raise WorkflowError(f"invalid preset: {error}") from None
 
 
 include: "workflows/rules/common.smk"

@@ -239,6 +239,20 @@ def _models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plan(args: argparse.Namespace) -> int:
+    """Every job of a preset with its resources, and its cost from measured bench records."""
+    from glam_bench.pipeline.cost import job_cost, load_records, render
+    from glam_bench.pipeline.plan import Plan
+    from glam_bench.pipeline.preset_checks import load_preset
+
+    plan = Plan(load_preset(args.config))
+    plan.check_grid()
+    records = load_records(args.bench or ())
+    costs = [job_cost(plan, job, records) for job in plan.jobs()]
+    print(render(plan, costs, jobs=not args.totals))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="glam-bench", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -307,6 +321,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--threads", type=int, help="torch CPU threads")
     bench.add_argument("--no-progress", action="store_true")
     bench.set_defaults(handler=_bench)
+
+    plan = commands.add_parser("plan", help="every job of a preset: GPUs, memory, time, GPU-hours")
+    plan.add_argument("--config", required=True, help="preset YAML, e.g. workflows/config/paper.yaml")
+    plan.add_argument("--bench", nargs="*", metavar="FILE",
+                      help="glam-bench bench records (JSON), e.g. results/benchmarks/NVIDIA-H200.json")
+    plan.add_argument("--totals", action="store_true", help="totals only, no line per job")
+    plan.set_defaults(handler=_plan)
 
     status = commands.add_parser("status", help="progress, frames/s and ETA of every run")
     status.add_argument("--results", default="work/results", help="a preset's results_dir")

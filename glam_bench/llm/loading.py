@@ -30,22 +30,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from huggingface_hub import try_to_load_from_cache
 from safetensors import safe_open
 from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
 from glam_bench.errors import GlamBenchError
 from glam_bench.llm import gguf_wheel, registry, tiny
+from glam_bench.llm.files import WEIGHT_FILE_PAIRS, find_model, local_folders
 
 #: Keys loaded by ``load_embedding_only`` (§B.4: the shared token embedding and embed_tokens).
 EMBEDDING_KEY_PATTERNS: tuple[str, ...] = ("embed", "shared")
-#: Single-file and sharded (index) checkpoints, safetensors first.
-_WEIGHT_FILE_PAIRS = (
-    ("model.safetensors", "model.safetensors.index.json"),
-    ("pytorch_model.bin", "pytorch_model.bin.index.json"),
-)
-_WEIGHT_FILES = tuple(name for pair in _WEIGHT_FILE_PAIRS for name in pair)
-_TOKENIZER_FILES = ("tokenizer.json", "spiece.model", "vocab.json", "tokenizer.model")
 
 
 class _UntiedT5Notice(logging.Filter):
@@ -161,28 +154,11 @@ def resolve_model_path(
     models_dir = Path(models_dir or default_models_dir())
     if name in tiny.TINY_MODELS:
         return tiny.ensure_built(name, models_dir)
-    candidates = [Path(name), models_dir / name.rstrip("/").split("/")[-1]]
-    cached = _hub_cache_folder(name)
-    if cached is not None:
-        candidates.append(cached)
-    for folder in candidates:
-        if _is_complete(folder, need_weights):
-            return folder
-    raise ModelNotAvailableError(_missing_message(name, models_dir, candidates, need_weights))
-
-
-def _hub_cache_folder(name: str) -> Path | None:
-    """The snapshot folder of a Hub id in the local cache, without touching the network."""
-    try:
-        config = try_to_load_from_cache(name, "config.json")
-    except Exception:  # not a valid repo id (e.g. a local path): nothing cached
-        return None
-    return Path(config).parent if isinstance(config, str) else None
-
-
-def _is_complete(folder: Path, need_weights: bool) -> bool:
-    has = lambda files: any((folder / f).exists() for f in files)  # noqa: E731
-    return (folder / "config.json").exists() and has(_TOKENIZER_FILES) and (has(_WEIGHT_FILES) or not need_weights)
+    found = find_model(name, models_dir, need_weights)  # the rules of glam_bench.llm.files
+    if found is not None:
+        return found
+    raise ModelNotAvailableError(
+        _missing_message(name, models_dir, local_folders(name, models_dir), need_weights))
 
 
 def _missing_message(name: str, models_dir: Path, looked: list[Path], need_weights: bool) -> str:
@@ -313,7 +289,7 @@ def _checkpoint_tensors(path: Path, patterns: tuple[str, ...]):
 
 
 def _weight_files(path: Path) -> list[Path]:
-    for single, index in _WEIGHT_FILE_PAIRS:
+    for single, index in WEIGHT_FILE_PAIRS:
         if (path / single).exists():
             return [path / single]
         if (path / index).exists():

@@ -16,6 +16,20 @@ SMOLLM2 = "smollm2-135m"
 #: Models ``glam-bench models fetch`` installs.
 FETCHABLE_MODELS: tuple[str, ...] = (SMOLLM2,)
 
+#: The Hub commit of each Flan-T5 size that runs fetch: the most recent snapshot seen in public
+#: Hugging Face caches (not re-checked against the Hub here, which this machine cannot reach).
+FLAN_T5_REVISIONS = {
+    "small": "0fc9ddf78a1e988dac52e2dac162b0ede4fd74ab",
+    "base": "7bcac572ce56db69c1ea7c8af255c5d7c9672fc2",
+    "large": "0613663d0d48ea86ba8cb3d7a44f0f65dc596a2a",
+    "xl": "7d6315df2c2fb742f0f5b556879d730926ca9001",
+}
+#: Hub id -> the pinned commit ``hf download`` fetches: a run's weights never drift.
+HUB_REVISIONS = {f"google/flan-t5-{size}": rev for size, rev in FLAN_T5_REVISIONS.items()}
+#: What ``hf download`` fetches of a Hub model: safetensors weights (single or sharded), the
+#: configs and the tokenizer, never the same weights again in other formats (PyTorch, TF, Flax).
+HUB_FILES = ("*.safetensors", "*.json", "spiece.model")
+
 
 @dataclass(frozen=True)
 class TinySpec:

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from glam_bench.errors import GlamBenchError
-from glam_bench.llm import gguf_wheel, tiny
-from glam_bench.llm.names import SMOLLM2
+from glam_bench.llm import files, gguf_wheel, tiny
+from glam_bench.llm.names import FLAN_T5_REVISIONS, SMOLLM2
 
 
 @dataclass(frozen=True)
@@ -47,17 +47,6 @@ SMOLLM2_WHEEL = gguf_wheel.WheelGGUF(
 )
 
 
-#: The Hub commit of each Flan-T5 size that runs fetch: the most recent snapshot seen in public
-#: Hugging Face caches (not re-checked against the Hub here, which this machine cannot reach).
-FLAN_T5_REVISIONS = {
-    "small": "0fc9ddf78a1e988dac52e2dac162b0ede4fd74ab",
-    "base": "7bcac572ce56db69c1ea7c8af255c5d7c9672fc2",
-    "large": "0613663d0d48ea86ba8cb3d7a44f0f65dc596a2a",
-    "xl": "7d6315df2c2fb742f0f5b556879d730926ca9001",
-}
-#: What ``hf download`` fetches of a Hub model: safetensors weights (single or sharded), the
-#: configs and the tokenizer, never the same weights again in other formats (PyTorch, TF, Flax).
-HUB_FILES = ("*.safetensors", "*.json", "spiece.model")
 
 
 def _tiny_entry(name: str) -> ModelEntry:
@@ -78,20 +67,8 @@ MODELS: dict[str, ModelEntry] = {
 }
 
 
-def folder_name(name: str) -> str:
-    """The folder of ``name`` under the models folder (a Hub id's last part)."""
-    return name.rstrip("/").split("/")[-1]
-
-
-def fetch_command(name: str, models_dir: str | os.PathLike) -> str:
-    """The one-time shell command that puts ``name`` where the loader finds it."""
-    target = Path(models_dir) / folder_name(name)
-    entry = MODELS.get(name)
-    if entry is not None and entry.source == "wheel":
-        return f"glam-bench models fetch {name} --models-dir {models_dir}"
-    revision = f" --revision {entry.revision}" if entry is not None and entry.revision else ""
-    files = "".join(f" --include '{pattern}'" for pattern in HUB_FILES)
-    return f"hf download {name}{revision}{files} --local-dir {target}"
+folder_name = files.folder_name
+fetch_command = files.fetch_command
 
 
 class UnfetchableModelError(GlamBenchError, ValueError):

@@ -26,7 +26,9 @@ from pathlib import Path
 import yaml
 
 from glam_bench.paper import study
-from glam_bench.runtime.config import ConfigError, check_names, resolve_run, study_grid, validate_preset
+from glam_bench.runtime.config import _deep_merge  # the one deep merge of preset blocks
+from glam_bench.runtime.config import (ConfigError, check_names, load_schema, resolve_run, study_grid,
+                                       validate_preset)
 from glam_bench.llm.names import FETCHABLE_MODELS, TINY_MODELS
 
 #: A preset name becomes a file name (``<work>/presets/<preset>.yaml``): no folders, no ``..``.
@@ -220,6 +222,8 @@ def _check_study_names(preset: dict, source: str) -> None:
                     "experiment_training", "experiment")
         check_names(preset.get("model_sizes"), sizes, "model_sizes", "model size")
         check_names(preset.get("frame_budgets"), budgets, "frame_budgets", "frame budget")
+        check_names((preset.get("resources") or {}).get("experiments"),
+                    tuple(study.EXPERIMENTS_BY_NAME), "resources/experiments", "experiment")
         study_grid(preset)  # the experiments, and the tests of each `tests` subset
     except ConfigError as error:
         raise ConfigError(f"{source}: {error}") from None
@@ -231,6 +235,32 @@ def run_devices(preset: dict) -> set[str]:
             for experiment, spec in study_grid(preset).items() for agent in spec.agents}
 
 
+def merge_overrides(preset: dict, overrides: dict) -> dict:
+    """``preset`` with ``overrides`` (Snakemake's ``--config``, or a later preset file) merged
+    in key by key at every depth: ``training={model: X}`` changes the model and keeps the
+    rest of the preset's training block (issue 22), where a plain update would replace the
+    block and reset pad grouping, dropout and micro-batches to their defaults. Lists and
+    scalars are replaced whole. The same merge as a run's training blocks (resolve_run)."""
+    return _deep_merge(preset, overrides)
+
+
+def complete_preset(preset: dict, source: str = "preset") -> dict:
+    """The preset as every job reads it, the one preparation for pipeline and hand runs.
+
+    Schema-checked, with the defaults of the optional top-level keys filled in (folders,
+    ``use_cached_results``, ``tensorboard``) and nothing filled in below them: a
+    ``$defs/training`` default written into ``agent_training`` or ``experiment_training``
+    would override the preset's own ``training`` for that agent or experiment (issue 22:
+    size-xl got ``pad_group_size: null`` under paper.yaml). Training defaults apply once,
+    in :class:`~glam_bench.runtime.config.RunConfig`.
+    """
+    validate_preset(preset, source)
+    for key, spec in load_schema()["properties"].items():
+        if "default" in spec and key not in preset:
+            preset[key] = spec["default"]
+    return preset
+
+
 def load_preset(path: str | Path) -> dict:
     """Read and validate a preset YAML file: schema, then these checks (as the Snakefile)."""
     path = Path(path)
@@ -239,4 +269,4 @@ def load_preset(path: str | Path) -> dict:
     preset = load_yaml_strict(path)
     if not isinstance(preset, dict):
         raise ConfigError(f"{path}: a preset is a mapping of keys, found {type(preset).__name__}")
-    return check_preset(validate_preset(preset, str(path)), str(path))
+    return check_preset(complete_preset(preset, str(path)), str(path))

@@ -1,25 +1,20 @@
-# Shared state of the pipeline: the validated preset, the experiment grid expanded into runs and
-# evaluations, where every file lives, which report items each results source can draw, and
-# the helpers the rules call. Only functions and constants here; the rules live in the other
-# .smk files.
+# Glue between the Snakefile and the library: the preset's plan (glam_bench.pipeline.plan: runs,
+# evaluations, files, resources, run hashes) as the functions and constants the rules read,
+# which report items each results source can draw, and the committed cache. Only functions and
+# constants here; the rules live in the other .smk files.
 
 import hashlib
 import json
 import os
-import re
-import shlex
-import sys
 import tempfile
 from pathlib import Path
 
 import yaml
 
 from glam_bench.pipeline.cache import CacheError, cached_files, load_manifest, verify_manifest
-from glam_bench.paper import study
-from glam_bench.runtime.config import ConfigError, resolve_run, study_grid
-from glam_bench.paper.test_sets import TEST_SETS
+from glam_bench.pipeline.plan import EVALUATE_RULES, TRAIN_RULES, Plan, agents_of_rule
 from glam_bench.pipeline.preset_checks import check_device, check_preset, run_devices
-
+from glam_bench.runtime.config import ConfigError
 
 from glam_bench.report import items as ITEMS  # plain data: no matplotlib, no pandas
 FIGURE_ITEMS = tuple(ITEMS.FIGURE_ITEMS)
@@ -28,40 +23,15 @@ SUMMARY_FILES = tuple(ITEMS.SUMMARY_FILES)
 TABLE_SUFFIXES = ("csv", "md", "tex")
 
 
-# --- the preset ---------------------------------------------------------------------------
-
-
-def check_grid(preset):
-    """What the schema cannot say: known test sets, and the source run of each agent that
-    clones a trained agent's trajectories (bc-gflan) in the grid."""
-    grid = study_grid(preset)
-    for name, spec in grid.items():
-        for test in spec.tests:
-            if test not in TEST_SETS:
-                raise ConfigError(
-                    f"experiments/{name}/tests: unknown test set {test!r}; "
-                    f"choose among {', '.join(TEST_SETS)}"
-                )
-        for agent in spec.agents:
-            demonstrator = study.AGENTS_BY_NAME[agent].demonstrator
-            if demonstrator not in study.TRAINED_AGENTS:
-                continue
-            source = resolve_run(preset, name, agent, preset["seeds"][0]).bc.get(
-                "source_experiment", "gotolocal")
-            if source not in grid or demonstrator not in grid[source].agents:
-                raise ConfigError(
-                    f"experiments/{name}: {agent} learns from the {demonstrator} runs of "
-                    f"experiment {source!r} (training.bc.source_experiment), which this preset "
-                    f"does not train; select that experiment or change source_experiment"
-                )
+# --- the preset and its plan ---------------------------------------------------------------
 
 
 def check_before_jobs(preset, local):
-    """Everything checkable before the DAG runs, each error naming its key: the grid (above),
-    then glam_bench.pipeline.preset_checks (agent keys, env and model names, learner settings such as
-    recurrence | frames_per_env, a safe preset name), and the device when jobs run on this
-    machine (cluster jobs find their GPUs on the nodes)."""
-    check_grid(preset)
+    """Everything checkable before the DAG runs, each error naming its key: the grid
+    (Plan.check_grid), then glam_bench.pipeline.preset_checks (agent keys, env and model names,
+    learner settings, a safe preset name), and the device when jobs run on this machine
+    (cluster jobs find their GPUs on the nodes)."""
+    PLAN.check_grid()
     check_preset(preset, "config")
     if local:
         for device in run_devices(preset):
@@ -81,9 +51,15 @@ def write_if_changed(path, text):
     os.replace(tmp, path)
 
 
-PRESET = config["preset"]
-RESULTS = config["results_dir"]
-WORK = config["work_dir"]
+#: The jobs of this preset (glam_bench.pipeline.plan): grid, files, resources, run hashes.
+try:
+    PLAN = Plan(plain(config))
+except ConfigError as error:
+    raise WorkflowError(f"invalid preset: config: {error}") from None
+
+PRESET = PLAN.name
+RESULTS = PLAN.results
+WORK = PLAN.work
 CACHE = config["cached_results_dir"]
 FIGURES = config["figures_dir"]
 USE_CACHE = bool(config["use_cached_results"])
@@ -94,106 +70,65 @@ EVAL_COUNTING = config["evaluation"].get("counting", "per_env")
 EVAL_TASK_SAMPLING = config["evaluation"].get("task_sampling")
 EVAL_PROTOCOL = f"--counting {EVAL_COUNTING}" + (
     f" --task-sampling {EVAL_TASK_SAMPLING}" if EVAL_TASK_SAMPLING else "")
-SEEDS = [int(s) for s in config["seeds"]]
-#: The experiments this preset runs (glam_bench.paper.study, narrowed by the preset's subsets).
-try:
-    EXPERIMENTS = study_grid(config)
-except ConfigError as error:
-    raise WorkflowError(f"invalid preset: config: {error}") from None
+SEEDS = PLAN.seeds
 
 LOGS = os.path.join(WORK, "logs")
 BENCHMARKS = os.path.join(WORK, "benchmarks")
 SCRATCH = os.path.join(WORK, "report-scratch")
 #: The validated, merged preset the CLI reads (--config key=value overrides included).
-PRESET_FILE = os.path.join(WORK, "presets", f"{PRESET}.yaml")
+PRESET_FILE = PLAN.preset_file
 #: Run directories, as wildcard patterns.
 RUN = os.path.join(RESULTS, "runs", "{experiment}", "{agent}", "seed-{seed}")
 RUN_WILDCARDS = os.path.join("{experiment}", "{agent}", "seed-{seed}")
 TEST_WILDCARDS = os.path.join("{experiment}", "{agent}", "seed-{seed}", "{test}")
 
-
-# --- the grid -------------------------------------------------------------------------------
-
-#: The agents of each kind (glam_bench.paper.study.AGENT_KINDS); each kind has its training rule.
-AGENTS_OF_KIND = {kind: tuple(a.name for a in study.AGENTS if a.kind == kind)
-                  for kind in study.AGENT_KINDS}
-#: Agents acting through an LLM (evaluate_llm, a GPU on clusters), and the others.
-LLM_EVAL_AGENTS = tuple(a.name for a in study.AGENTS if a.llm is not None)
-OTHER_EVAL_AGENTS = tuple(a.name for a in study.AGENTS if a.llm is None)
+ALL_DONE = [PLAN.run_file(e, a, s) for e, a, s in PLAN.runs]
+ALL_TESTS = [PLAN.test_file(e, a, s, t) for e, a, s, t in PLAN.evaluations]
 
 
-def agent_pattern(agents):
-    return "|".join(a.replace("-", r"\-") for a in agents)
+def agent_pattern(rule):
+    """The wildcard constraint of a rule: the agents whose jobs it runs."""
+    return "|".join(a.replace("-", r"\-") for a in agents_of_rule(rule))
 
 
-def experiment_agents(spec):
-    return [*spec.agents, *spec.reference_agents]
+def _run(wildcards):
+    return wildcards.experiment, wildcards.agent, int(wildcards.seed)
 
 
-#: Every run (experiment, agent, seed) and every evaluation (..., test) of the preset.
-RUNS = [(name, agent, seed) for name, spec in EXPERIMENTS.items()
-        for agent in experiment_agents(spec) for seed in SEEDS]
-EVALUATIONS = [(name, agent, seed, test) for name, spec in EXPERIMENTS.items()
-               for agent in experiment_agents(spec) for seed in SEEDS
-               for test in spec.tests]
-
-
-def run_file(experiment, agent, seed, name="done.json", results=None):
-    return os.path.join(results or RESULTS, "runs", experiment, agent, f"seed-{seed}", name)
-
-
-def test_file(experiment, agent, seed, test, results=None):
-    return os.path.join(results or RESULTS, "runs", experiment, agent, f"seed-{seed}", "tests",
-                        f"{test}.csv")
-
-
-ALL_DONE = [run_file(e, a, s) for e, a, s in RUNS]
-ALL_TESTS = [test_file(e, a, s, t) for e, a, s, t in EVALUATIONS]
-
-
-def run_config(wildcards):
-    return resolve_run(config, wildcards.experiment, wildcards.agent, int(wildcards.seed))
-
-
+# Functions of a job's wildcards, for the rules: each asks the plan.
 def run_config_sha(wildcards):
-    """The run's identity (what changes its results, RunConfig.identity): a change reruns only that run."""
-    return run_config(wildcards).identity_sha()
+    """The run's identity (RunConfig.identity_sha): a change reruns only that run."""
+    return PLAN.run_sha(*_run(wildcards))
 
 
-def uses_gpu(wildcards):
-    """1 when the run's device is not the CPU and its agent has a network worth a GPU."""
-    if not study.AGENTS_BY_NAME[wildcards.agent].has_network:
-        return 0
-    return 0 if run_config(wildcards).device == "cpu" else 1
+def training_resource(name):
+    """One resource of a training job (gpu, mem_mb, runtime, slurm_partition): the preset's
+    resources per rule and experiment (Plan.job_resources)."""
+    return lambda wildcards: PLAN.train_job(*_run(wildcards)).resources[name]
 
 
-def training_gpu(wildcards):
-    """The GPU of a training job: none for reference agents (they are only registered)."""
-    return uses_gpu(wildcards) if study.AGENTS_BY_NAME[wildcards.agent].trained else 0
-
-
-#: Agent kinds whose training runs data-parallel over a job's GPUs (torchrun).
-DATA_PARALLEL_KINDS = ("llm", "bc")
+def evaluation_resource(name):
+    return lambda wildcards: PLAN.evaluate_job(*_run(wildcards), wildcards.test).resources[name]
 
 
 def launcher(wildcards, resources):
-    """The CLI, or torchrun over the job's GPUs for data-parallel LLM training (rank 0 writes)."""
-    gpus = int(resources.get("gpu", 0) or 0)
-    if (gpus > 1 and study.AGENTS_BY_NAME[wildcards.agent].kind in DATA_PARALLEL_KINDS
-            and run_config(wildcards).device != "cpu"):
-        return (f"python -m torch.distributed.run --standalone --nproc_per_node={gpus} "
-                "-m glam_bench.cli")
-    return "python -m glam_bench.cli"
+    return PLAN.launcher(*_run(wildcards), int(resources.get("gpu", 0) or 0))
+
+
+def models_on_disk(wildcards):
+    """No file: refuses, while the DAG is built (dry runs too, before any job), a job whose
+    model is not on disk, naming every missing model of the planned jobs and its fetch
+    command (Plan.check_models). Built-in tiny models are built by the jobs; targets that
+    need no such job (figures from the cache) need no model."""
+    try:
+        PLAN.check_models(_run(wildcards))
+    except ConfigError as error:
+        raise WorkflowError(str(error)) from None
+    return []
 
 
 def bc_source(wildcards):
-    """An agent cloning a trained agent (bc-gflan: gflan) needs that agent's finished run of
-    its source experiment, same seed."""
-    demonstrator = study.AGENTS_BY_NAME[wildcards.agent].demonstrator
-    if demonstrator not in study.TRAINED_AGENTS:
-        return []
-    source = run_config(wildcards).bc.get("source_experiment", "gotolocal")
-    return [run_file(source, demonstrator, wildcards.seed)]
+    return PLAN.bc_source(*_run(wildcards))
 
 
 def results_root(wildcards):
@@ -209,24 +144,10 @@ def figures_root(wildcards):
 
 
 def run_directory(wildcards):
-    return os.path.dirname(run_file(wildcards.experiment, wildcards.agent, wildcards.seed))
+    return PLAN.run_dir(wildcards.experiment, wildcards.agent, wildcards.seed)
 
 
 # --- report items: what each results source can draw -------------------------------------------
-
-
-def grid_available():
-    """Result groups (report ``Need``s) the preset's grid produces."""
-    available = set()
-    for name, spec in EXPERIMENTS.items():
-        for agent in spec.agents:
-            available.add(("train_log", name, agent, ""))
-            if agent in study.LLM_AGENTS:
-                available.add(("policy_log", name, agent, ""))
-        for agent in experiment_agents(spec):
-            for test in spec.tests:
-                available.add(("episodes", name, agent, test))
-    return available
 
 
 def need_key(need):
@@ -244,13 +165,13 @@ def fresh_item_inputs(item):
     for need in ITEMS.item_needs(item):
         for seed in SEEDS:
             if need.kind == "episodes":
-                files.append(test_file(need.experiment, need.agent, seed, need.test))
+                files.append(PLAN.test_file(need.experiment, need.agent, seed, need.test))
             else:
-                files.append(run_file(need.experiment, need.agent, seed))
+                files.append(PLAN.run_file(need.experiment, need.agent, seed))
     return sorted(set(files))
 
 
-FRESH_AVAILABLE = grid_available()
+FRESH_AVAILABLE = PLAN.available()
 FRESH_FIGURES = drawable(FIGURE_ITEMS, FRESH_AVAILABLE)
 FRESH_TABLES = drawable(TABLE_ITEMS, FRESH_AVAILABLE)
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-from glam_bench.pipeline.preset_checks import load_yaml_strict
+from glam_bench.pipeline.preset_checks import load_yaml_strict, merge_overrides
 
 #: The preset the Snakefile embeds when no --configfile is given.
 DEFAULT_PRESET = "workflows/config/default.yaml"
@@ -46,12 +46,27 @@ def typed_overrides(value, schema, root=None):
     return value
 
 
+def preset_files(workflow):
+    """The preset files of this run: the --configfile ones, else the embedded default."""
+    return list(workflow.config_settings.configfiles) or [Path(DEFAULT_PRESET)]
+
+
 def check_config_files(workflow):
     """Read every preset file of this run strictly (duplicate keys, YAML errors with line and
-    column): the --configfile ones, else the embedded default."""
-    files = list(workflow.config_settings.configfiles) or [Path(DEFAULT_PRESET)]
-    for path in files:
+    column)."""
+    for path in preset_files(workflow):
         load_yaml_strict(path)
+
+
+def preset_with_overrides(workflow, schema):
+    """The preset files merged in order, then the --config overrides (read as the schema's
+    types) merged in key by key at every depth: Snakemake itself replaces a whole block
+    (`training={model: X}` dropped every other training key)."""
+    preset = {}
+    for path in preset_files(workflow):
+        preset = merge_overrides(preset, load_yaml_strict(path))
+    overrides = typed_overrides(plain(dict(workflow.config_settings.config)), schema)
+    return merge_overrides(preset, overrides)
 
 
 def load_schema(path):

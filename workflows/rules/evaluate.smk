@@ -7,18 +7,14 @@
 #                      zero-shot Flan-T5 and the behavioural-cloning agents
 #   evaluate_baseline  the others: DRRN, Symbolic-PPO, the random agent and the BabyAI bot
 
-EVALUATE_RULES = {
-    "evaluate_llm": LLM_EVAL_AGENTS,
-    "evaluate_baseline": OTHER_EVAL_AGENTS,
-}
-
-for evaluate_rule, evaluated_agents in EVALUATE_RULES.items():
+for evaluate_rule in EVALUATE_RULES:
 
     rule:
         name:
             evaluate_rule
         input:
             done=os.path.join(RUN, "done.json"),
+            models=models_on_disk,
         output:
             csv=os.path.join(RUN, "tests", "{test}.csv"),
         params:
@@ -31,10 +27,13 @@ for evaluate_rule, evaluated_agents in EVALUATE_RULES.items():
         benchmark:
             benchmark_file(evaluate_rule, TEST_WILDCARDS)
         wildcard_constraints:
-            agent=agent_pattern(evaluated_agents),
+            agent=agent_pattern(evaluate_rule),
         threads: 1
         resources:
-            gpu=uses_gpu,
+            gpu=evaluation_resource("gpu"),
+            mem_mb=evaluation_resource("mem_mb"),
+            runtime=evaluation_resource("runtime"),
+            slurm_partition=evaluation_resource("slurm_partition"),
         conda:
             SOFTWARE
         shell:

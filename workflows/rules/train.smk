@@ -6,7 +6,7 @@
 # the outputs of a job before rerunning it and after it fails, and a run resumed from its
 # checkpoint (killed, SLURM time limit, --retries) must keep the log rows it already wrote.
 #
-# One rule per agent kind of glam_bench.paper.study (the same job, so the cluster profile can give
+# One rule per agent kind of glam_bench.paper.study (glam_bench.pipeline.plan.TRAIN_RULES; the same job, so the cluster profile can give
 # each kind its own resources: workflows/profiles/slurm/config.yaml):
 #   train_llm           PPO fine-tuning of an LLM agent (GFlan-T5, AFlan, NPAE, NPA, NPE); GPU
 #                       on clusters, data-parallel over the job's GPUs with torchrun when it
@@ -18,14 +18,7 @@
 #   register_reference  agents evaluated without training (zero-shot LLM, random, bot):
 #                       run.json and done.json only
 
-TRAIN_RULES = {
-    "llm": "train_llm",
-    "baseline": "train_baseline",
-    "bc": "train_bc",
-    "reference": "register_reference",
-}
-
-for kind, train_rule in TRAIN_RULES.items():
+for train_rule in TRAIN_RULES.values():
 
     rule:
         name:
@@ -33,6 +26,7 @@ for kind, train_rule in TRAIN_RULES.items():
         input:
             preset=ancient(PRESET_FILE),
             source=bc_source,
+            models=models_on_disk,
         output:
             done=os.path.join(RUN, "done.json"),
         params:
@@ -45,10 +39,13 @@ for kind, train_rule in TRAIN_RULES.items():
         benchmark:
             benchmark_file(train_rule)
         wildcard_constraints:
-            agent=agent_pattern(AGENTS_OF_KIND[kind]),
+            agent=agent_pattern(train_rule),
         threads: 1
         resources:
-            gpu=training_gpu,
+            gpu=training_resource("gpu"),
+            mem_mb=training_resource("mem_mb"),
+            runtime=training_resource("runtime"),
+            slurm_partition=training_resource("slurm_partition"),
         conda:
             SOFTWARE
         shell:
