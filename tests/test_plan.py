@@ -280,8 +280,10 @@ def test_missing_models_are_named_with_their_fetch_command(tmp_path):
         Plan(data).check_models()
     message = str(refused.value)
     assert "\n" not in message
-    assert f"hf download google/flan-t5-small --local-dir {tmp_path}/flan-t5-small" in message
-    assert f"hf download google/flan-t5-xl --local-dir {tmp_path}/flan-t5-xl" in message
+    assert ("hf download google/flan-t5-small --revision 0fc9ddf78a1e988dac52e2dac162b0ede4fd74ab "
+            f"--include '*.safetensors' --include '*.json' --include 'spiece.model' "
+            f"--local-dir {tmp_path}/flan-t5-small") in message
+    assert f"--local-dir {tmp_path}/flan-t5-xl" in message and "--revision 7d6315df" in message
     assert "flan-t5-large (" not in message  # present
     make_model(tmp_path, "google/flan-t5-small")
     make_model(tmp_path, "google/flan-t5-xl")

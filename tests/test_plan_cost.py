@@ -83,8 +83,9 @@ def test_recorded_checkpoint_cost_is_added(tmp_path):
     path.write_text(json.dumps([record]))
     plan = paper()
     cost = job_cost(plan, plan.train_job("mixed", "gflan", 1), load_records([path]))
-    updates = -(-1_500_000 // (32 * 40))
-    assert cost.checkpoint_hours == pytest.approx(updates * 36.0 / 3600)
+    updates = -(-1_500_000 // (32 * 40))  # 1172: a checkpoint every 20 updates (paper.yaml), and
+    assert plan.run_config("mixed", "gflan", 1).checkpoint_every == 20  # one after the last
+    assert cost.checkpoint_hours == pytest.approx((updates // 20 + 1) * 36.0 / 3600)
     assert cost.hours == pytest.approx(1_500_000 / record["cycle_frames_per_s"] / 3600
                                        + cost.checkpoint_hours)
 

@@ -12,7 +12,7 @@ is one process's (``bench`` times one process), so a run on several GPUs is
 charged the one-process wall time on all of them: an upper bound until
 data-parallel speed-ups are measured. A record with ``checkpoint_write_s``
 (seconds to write one checkpoint) adds the checkpoints of a run
-(``checkpoint_every`` updates apart, 1 when the run config has no such field).
+(one every ``checkpoint_every`` updates, and one after the last update).
 
 Torch-free: it reads JSON and the plan.
 """
@@ -88,8 +88,8 @@ def job_cost(plan: Plan, job: Job, records: dict[tuple[str, str], dict]) -> JobC
     if record.get("checkpoint_write_s") is not None:
         frames_per_update = config.num_envs * config.frames_per_env
         updates = math.ceil(config.total_frames / frames_per_update)
-        every = getattr(config, "checkpoint_every", 1) or 1
-        checkpoint_hours = updates / every * record["checkpoint_write_s"] / 3600
+        writes = updates // config.checkpoint_every + (updates % config.checkpoint_every != 0)
+        checkpoint_hours = writes * record["checkpoint_write_s"] / 3600
     label = f"{record.get('device', '?')}, {record['model']}, {record['precision']}"
     return JobCost(job, hours + checkpoint_hours, label, checkpoint_hours)
 

@@ -14,8 +14,6 @@ test sets only.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
