@@ -22,7 +22,7 @@ OLD, NEW = "obs-6", "obs-six"
 def renamed_checkout(tmp_path_factory):
     """A copy of the checkout whose study calls experiment ``obs-6`` ``obs-six`` (and nothing else)."""
     root = copy_checkout(tmp_path_factory.mktemp("renamed"))
-    study = root / "glam_bench" / "study.py"
+    study = root / "glam_bench" / "paper" / "study.py"
     text = study.read_text(encoding="utf-8")
     renamed, count = re.subn(f'"{OLD}"', f'"{NEW}"', text)
     assert count >= 2, "the study no longer declares obs-6 as the test expects"  # declaration + roster
