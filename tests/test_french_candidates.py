@@ -9,6 +9,8 @@ the figure's footer.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -19,9 +21,9 @@ from glam_bench.evaluation import evaluate
 from glam_bench.paper import vocabulary as V
 from glam_bench.paper.prompts import build_prompt
 from glam_bench.paper.test_sets import get_test_set, scored_as
-from glam_bench.pipeline.preset_checks import check_preset, evaluation_flags, load_preset
+from glam_bench.pipeline.preset_checks import evaluation_flags, load_preset
 from glam_bench.report import fidelity
-from glam_bench.runtime.config import ConfigError, resolve_run
+from glam_bench.runtime.config import resolve_run
 from glam_bench.runtime.runs import RunPaths
 from glam_bench.runtime.training import register_untrained_run
 from tests.fixtures_report import small_data, small_results  # noqa: F401  (pytest fixtures)
@@ -93,14 +95,18 @@ def test_the_footer_says_which_candidates_when_recorded():
     assert fidelity.french_candidates_text(protocols.assign(french_candidates=""), rows) == ""
 
 
-def test_a_preset_asking_for_english_is_refused_until_the_rules_pass_it():
-    preset = load_preset(ROOT / "workflows" / "config" / "ci.yaml")
+def test_the_pipeline_passes_the_scored_names_to_the_french_tests(tmp_path):
     assert evaluation_flags({"counting": "first_finished"}) == "--counting first_finished"
     assert evaluation_flags({"french_candidates": "english", "task_sampling": "instance"}) == (
         "--counting per_env --task-sampling instance --french-candidates english")
-    preset["evaluation"]["french_candidates"] = "english"
-    with pytest.raises(ConfigError, match="evaluation/french_candidates.*--french-candidates"):
-        check_preset(preset, "ci.yaml")
+    done = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "-p", "--nolock", "--configfile",
+         "workflows/config/ci.yaml", "--config", "evaluation={french_candidates: english}",
+         "--directory", str(ROOT)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    french = [line for line in done.stdout.splitlines() if "--test french" in line]
+    assert french and all("--french-candidates english" in line for line in french)
 
 
 def test_panel_f_footer_names_the_recorded_candidates(small_data, tmp_path):

@@ -177,7 +177,6 @@ def check_preset(preset: dict, source: str = "preset") -> dict:
         raise ConfigError(f"{source}: preset: {name!r} is not a safe name (it names files); "
                           "use letters, digits, '.', '_' and '-' only, e.g. my-preset")
     _check_study_names(preset, source)
-    _check_evaluation(preset.get("evaluation") or {}, source)
     for experiment, spec in study_grid(preset).items():
         check_env(spec.env, f"{source}: experiments/{experiment}/env")
         for agent in spec.agents:
@@ -195,21 +194,6 @@ def evaluation_flags(evaluation: dict) -> str:
         flags += f" --french-candidates {evaluation['french_candidates']}"
     return flags
 
-
-def _check_evaluation(evaluation: dict, source: str) -> None:
-    """Refuse an evaluation key the Snakemake rules would not pass to the evaluate jobs.
-
-    ``workflows/rules/common.smk`` still builds the evaluate flags itself (counting and
-    task sampling); until it calls :func:`evaluation_flags`, ``french_candidates:
-    english`` would be silently ignored, so it is refused here instead.
-    """
-    if evaluation.get("french_candidates", "french") != "french":
-        raise ConfigError(
-            f"{source}: evaluation/french_candidates: {evaluation['french_candidates']!r} is not "
-            "passed to the evaluate jobs by the Snakemake rules yet (workflows/rules/common.smk "
-            "must build EVAL_PROTOCOL with glam_bench.pipeline.preset_checks.evaluation_flags); "
-            "evaluate by hand: glam-bench evaluate --run RUN --test french "
-            "--french-candidates english")
 
 
 def _check_study_names(preset: dict, source: str) -> None:

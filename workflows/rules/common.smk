@@ -13,7 +13,7 @@ import yaml
 
 from glam_bench.pipeline.cache import CacheError, cached_files, load_manifest, verify_manifest
 from glam_bench.pipeline.plan import EVALUATE_RULES, TRAIN_RULES, Plan, agents_of_rule
-from glam_bench.pipeline.preset_checks import check_device, check_preset, run_devices
+from glam_bench.pipeline.preset_checks import check_device, check_preset, evaluation_flags, run_devices
 from glam_bench.runtime.config import ConfigError
 
 from glam_bench.report import items as ITEMS  # plain data: no matplotlib, no pandas
@@ -65,11 +65,9 @@ FIGURES = config["figures_dir"]
 USE_CACHE = bool(config["use_cached_results"])
 EPISODES = int(config["evaluation"]["episodes"])
 EVAL_ENVS = int(config["evaluation"].get("num_envs", 32))
-#: The test protocol (§A.5, §D.1): counting, and task sampling (absent: each run's own).
-EVAL_COUNTING = config["evaluation"].get("counting", "per_env")
-EVAL_TASK_SAMPLING = config["evaluation"].get("task_sampling")
-EVAL_PROTOCOL = f"--counting {EVAL_COUNTING}" + (
-    f" --task-sampling {EVAL_TASK_SAMPLING}" if EVAL_TASK_SAMPLING else "")
+#: The test protocol (§A.5, §D.1, §D.4): counting, task sampling (absent: each run's own) and
+#: the French tests' scored names, as the evaluate flags of the preset's evaluation block.
+EVAL_PROTOCOL = evaluation_flags(config["evaluation"])
 SEEDS = PLAN.seeds
 
 LOGS = os.path.join(WORK, "logs")
@@ -154,15 +152,32 @@ def need_key(need):
     return (need.kind, need.experiment, need.agent, need.test)
 
 
-def drawable(items, available):
-    return [item for item in items
-            if all(need_key(n) in available for n in ITEMS.item_needs(item))]
+def needs_among(item, agents):
+    """An item's needs of ``agents`` (None: every agent). A preset that runs only some agents
+    (``agents:``, e.g. paper-cpu) or a cache that holds only some draws its items over those;
+    the report names the absent ones in each figure's footer."""
+    return [n for n in ITEMS.item_needs(item) if agents is None or n.agent in agents]
+
+
+def drawable(items, available, agents=None):
+    """The items whose needs of ``agents`` are all available; an item that needs results
+    only of other agents is left out (one that needs no results, e.g. the prompt table, is not)."""
+    drawn = []
+    for item in items:
+        needs = needs_among(item, agents)
+        if (needs or not ITEMS.item_needs(item)) and all(need_key(n) in available for n in needs):
+            drawn.append(item)
+    return drawn
+
+
+#: The agents the preset runs when it names a subset (None: every agent of each experiment).
+FRESH_AGENTS = set(config["agents"]) if config.get("agents") else None
 
 
 def fresh_item_inputs(item):
     """The finished runs and test CSVs an item is drawn from (every seed)."""
     files = []
-    for need in ITEMS.item_needs(item):
+    for need in needs_among(item, FRESH_AGENTS):
         for seed in SEEDS:
             if need.kind == "episodes":
                 files.append(PLAN.test_file(need.experiment, need.agent, seed, need.test))
@@ -172,8 +187,8 @@ def fresh_item_inputs(item):
 
 
 FRESH_AVAILABLE = PLAN.available()
-FRESH_FIGURES = drawable(FIGURE_ITEMS, FRESH_AVAILABLE)
-FRESH_TABLES = drawable(TABLE_ITEMS, FRESH_AVAILABLE)
+FRESH_FIGURES = drawable(FIGURE_ITEMS, FRESH_AVAILABLE, FRESH_AGENTS)
+FRESH_TABLES = drawable(TABLE_ITEMS, FRESH_AVAILABLE, FRESH_AGENTS)
 
 
 def figure_files(item):
@@ -238,8 +253,10 @@ else:
 CACHE_AVAILABLE = {(entry.kind, entry.experiment, entry.agent, entry.test)
                    for entry in CACHE_ENTRIES
                    if entry.kind in ("train_log", "policy_log", "episodes")}
-CACHED_FIGURES = drawable(FIGURE_ITEMS, CACHE_AVAILABLE)
-CACHED_TABLES = drawable(TABLE_ITEMS, CACHE_AVAILABLE)
+#: The agents the cache holds: a cache of some agents only (results/paper-cpu) draws over those.
+CACHE_AGENTS = {entry.agent for entry in CACHE_ENTRIES}
+CACHED_FIGURES = drawable(FIGURE_ITEMS, CACHE_AVAILABLE, CACHE_AGENTS)
+CACHED_TABLES = drawable(TABLE_ITEMS, CACHE_AVAILABLE, CACHE_AGENTS)
 CACHE_FILES = [os.path.join(CACHE, entry.path) for entry in CACHE_ENTRIES]
 
 
@@ -250,7 +267,7 @@ def figure_targets(item):
 
 def cached_item_inputs(item):
     """The cached files an item is drawn from, all seeds."""
-    needed = {need_key(n) for n in ITEMS.item_needs(item)}
+    needed = {need_key(n) for n in needs_among(item, CACHE_AGENTS)}
     return [os.path.join(CACHE, e.path) for e in CACHE_ENTRIES
             if (e.kind, e.experiment, e.agent, e.test) in needed]
 
