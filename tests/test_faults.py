@@ -375,6 +375,28 @@ def test_the_cache_check_covers_every_file_the_report_reads(results, tmp_path, p
     assert code == 2 and str(stray / "tests" / name) in err, err
 
 
+def test_a_nested_cache_is_its_own_results_set(results, tmp_path):
+    """results/paper-cpu/ (its own MANIFEST.json) inside results/: the outer cache neither
+    refuses its files as unlisted nor reads them, and it verifies on its own."""
+    from glam_bench.pipeline.cache import CacheError, report_inputs, verify_manifest, write_manifest
+
+    for record in results.rglob("tests/*.json"):
+        record.unlink()
+    write_manifest(results, "ci")
+    outer = set(report_inputs(results))
+    nested = results / "paper-cpu"
+    shutil.copytree(results / "runs", nested / "runs")
+    write_manifest(nested, "paper-cpu")
+    assert set(report_inputs(results)) == outer
+    verify_manifest(results)
+    verify_manifest(nested)
+    code, _, err = report(results, tmp_path / "out")
+    assert code == 0, err
+    (nested / "MANIFEST.json").unlink()  # without its manifest, it is stray files of this cache
+    with pytest.raises(CacheError, match="not listed"):
+        verify_manifest(results)
+
+
 # --- 4. threads recorded; the hand run is the pipeline's run -------------------------------------
 
 

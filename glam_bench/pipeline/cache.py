@@ -110,12 +110,23 @@ def result_files(results_dir: str | os.PathLike) -> list[str]:
     return sorted(found)
 
 
-def report_inputs(results_dir: str | os.PathLike) -> list[str]:
-    """Every file under ``results_dir`` that the report would read (:data:`REPORT_GLOBS`),
-    hidden or outside the ``runs/`` layout ones included; relative and sorted."""
+def report_glob(results_dir: str | os.PathLike, kind: str) -> list[Path]:
+    """The files of ``kind`` (:data:`REPORT_GLOBS`) the report reads under ``results_dir``,
+    sorted: every match, hidden or outside the ``runs/`` layout, except those of a nested
+    cache (a subfolder with its own ``MANIFEST.json``, e.g. ``results/paper-cpu/`` inside
+    ``results/``), which is another results set and never mixed into this one."""
     root = Path(results_dir)
-    return sorted({path.relative_to(root).as_posix() for pattern in REPORT_GLOBS.values()
-                   for path in root.glob(pattern) if path.is_file()})
+    nested = {path.parent for path in root.glob(f"*/**/{MANIFEST_NAME}")}
+    return sorted(path for path in root.glob(REPORT_GLOBS[kind]) if path.is_file()
+                  and not any(folder in path.parents for folder in nested))
+
+
+def report_inputs(results_dir: str | os.PathLike) -> list[str]:
+    """Every file under ``results_dir`` that the report would read (:func:`report_glob`),
+    relative and sorted."""
+    root = Path(results_dir)
+    return sorted({path.relative_to(root).as_posix() for kind in REPORT_GLOBS
+                   for path in report_glob(root, kind)})
 
 
 def _git_revision(where: Path) -> str:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from glam_bench.pipeline.cache import MANIFEST_NAME, REPORT_GLOBS, verify_manifest
+from glam_bench.pipeline.cache import MANIFEST_NAME, REPORT_GLOBS, report_glob, verify_manifest
 from glam_bench.errors import GlamBenchError
 from glam_bench.report import fidelity, stats
 from glam_bench.report.items import Need, Series
@@ -62,15 +62,15 @@ def run_directory(path: Path, kind: str) -> Path:
 
 def discover(results_dir: Path) -> dict[str, list[Path]]:
     """Every result file of a finished run under ``results_dir`` by kind, in a stable order."""
-    return {kind: [p for p in sorted(results_dir.glob(pattern))
+    return {kind: [p for p in report_glob(results_dir, kind)
                    if (run_directory(p, kind) / "done.json").is_file()]
-            for kind, pattern in PATTERNS.items()}
+            for kind in PATTERNS}
 
 
 def unfinished_runs(results_dir: Path) -> list[Path]:
     """Run directories with result files but no ``done.json`` (still training, or killed)."""
-    return sorted({run_directory(p, kind) for kind, pattern in PATTERNS.items()
-                   for p in results_dir.glob(pattern)
+    return sorted({run_directory(p, kind) for kind in PATTERNS
+                   for p in report_glob(results_dir, kind)
                    if not (run_directory(p, kind) / "done.json").is_file()})
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from glam_bench.paper import study
-from glam_bench.pipeline.cache import RECORD_SUFFIX, REPORT_GLOBS
+from glam_bench.pipeline.cache import RECORD_SUFFIX, report_glob
 from glam_bench.runtime.config import RunConfig
 from glam_bench.runtime.results import read_result_json
 
@@ -42,7 +42,7 @@ FRENCH_CANDIDATE_WORDS = {"french": "the French names (as the paper's figure)",
 def read_run_settings(results_dir: Path, preset: str | None = None) -> pd.DataFrame:
     """One row per run.json under ``results_dir``: experiment, agent, seed and :data:`SWITCHES`."""
     rows = []
-    for path in sorted(Path(results_dir).glob(REPORT_GLOBS["run"])):
+    for path in report_glob(results_dir, "run"):
         config = read_result_json(path).get("config", {})
         if "experiment" not in config or (preset is not None and config.get("preset") != preset):
             continue
@@ -56,7 +56,7 @@ def read_protocols(results_dir: Path) -> pd.DataFrame:
     task_sampling (read from the path, ``runs/<experiment>/<agent>/seed-<seed>/tests/``) and,
     for a French test recorded since the switch existed, its scored candidates ('' before)."""
     rows = []
-    for path in sorted(Path(results_dir).glob(REPORT_GLOBS["record"])):
+    for path in report_glob(results_dir, "record"):
         protocol = read_result_json(path)
         if "counting" not in protocol:  # a record written before the protocol was recorded
             continue
