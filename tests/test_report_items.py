@@ -182,3 +182,21 @@ def test_a_renamed_agent_leaves_a_stale_synthetic_entry_that_is_refused(monkeypa
     monkeypatch.setattr(study, "AGENTS_BY_NAME", agents)
     with pytest.raises(ReportItemError, match=r"_PLATEAU names \['symbolic-ppo'\]"):
         synthetic.check_synthetic()
+
+
+def _groups(item, agents=None):
+    return {(n.kind, n.experiment, n.agent, n.test) for n in items.needs_among(item, agents)}
+
+
+def test_a_results_set_of_some_agents_draws_its_items_over_those():
+    """What the Snakefile's figure targets are made of (workflows/rules/common.smk)."""
+    item = "q2q3_generalisation"
+    everything = _groups(item)
+    assert items.drawable([item], everything) == [item]
+    assert items.drawable([item], everything - {next(iter(everything))}) == []
+    cpu = ("random", "drrn", "symbolic-ppo")
+    assert {n.agent for n in items.needs_among(item, cpu)} <= set(cpu)
+    assert items.drawable([item], _groups(item, cpu)) == []  # every agent asked for: incomplete
+    assert items.drawable([item], _groups(item, cpu), cpu) == [item]
+    assert items.drawable(["q4_online_vs_bc"], everything, cpu) == []  # none of its agents
+    assert items.drawable(["table_prompts"], set(), cpu) == ["table_prompts"]  # needs no results

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -444,6 +444,27 @@ def item_needs(item: str) -> list[Need]:
     if item not in _NEEDS:
         raise KeyError(f"unknown report item {item!r}")
     return list(_NEEDS[item])
+
+
+def needs_among(item: str, agents: Collection[str] | None) -> list[Need]:
+    """``item``'s needs of ``agents`` (None: every agent). A results set of some agents only
+    (a preset's ``agents:``, e.g. paper-cpu, or a cache holding some) draws its items over
+    those; the figure's footer names the absent ones."""
+    return [n for n in item_needs(item) if agents is None or n.agent in agents]
+
+
+def drawable(items: Iterable[str], available: Collection[tuple[str, str, str, str]],
+             agents: Collection[str] | None = None) -> list[str]:
+    """The items a results set can draw: those whose needs of ``agents`` are all in
+    ``available`` (``(kind, experiment, agent, test)`` tuples). An item that needs results of
+    other agents only is left out; one that needs no results (the prompt table) is not."""
+    drawn = []
+    for item in items:
+        needs = needs_among(item, agents)
+        if (needs or not item_needs(item)) and all(
+                (n.kind, n.experiment, n.agent, n.test) in available for n in needs):
+            drawn.append(item)
+    return drawn
 
 
 def item_agents(item: str) -> tuple[str, ...]:

@@ -148,28 +148,6 @@ def run_directory(wildcards):
 # --- report items: what each results source can draw -------------------------------------------
 
 
-def need_key(need):
-    return (need.kind, need.experiment, need.agent, need.test)
-
-
-def needs_among(item, agents):
-    """An item's needs of ``agents`` (None: every agent). A preset that runs only some agents
-    (``agents:``, e.g. paper-cpu) or a cache that holds only some draws its items over those;
-    the report names the absent ones in each figure's footer."""
-    return [n for n in ITEMS.item_needs(item) if agents is None or n.agent in agents]
-
-
-def drawable(items, available, agents=None):
-    """The items whose needs of ``agents`` are all available; an item that needs results
-    only of other agents is left out (one that needs no results, e.g. the prompt table, is not)."""
-    drawn = []
-    for item in items:
-        needs = needs_among(item, agents)
-        if (needs or not ITEMS.item_needs(item)) and all(need_key(n) in available for n in needs):
-            drawn.append(item)
-    return drawn
-
-
 #: The agents the preset runs when it names a subset (None: every agent of each experiment).
 FRESH_AGENTS = set(config["agents"]) if config.get("agents") else None
 
@@ -177,7 +155,7 @@ FRESH_AGENTS = set(config["agents"]) if config.get("agents") else None
 def fresh_item_inputs(item):
     """The finished runs and test CSVs an item is drawn from (every seed)."""
     files = []
-    for need in needs_among(item, FRESH_AGENTS):
+    for need in ITEMS.needs_among(item, FRESH_AGENTS):
         for seed in SEEDS:
             if need.kind == "episodes":
                 files.append(PLAN.test_file(need.experiment, need.agent, seed, need.test))
@@ -187,8 +165,8 @@ def fresh_item_inputs(item):
 
 
 FRESH_AVAILABLE = PLAN.available()
-FRESH_FIGURES = drawable(FIGURE_ITEMS, FRESH_AVAILABLE, FRESH_AGENTS)
-FRESH_TABLES = drawable(TABLE_ITEMS, FRESH_AVAILABLE, FRESH_AGENTS)
+FRESH_FIGURES = ITEMS.drawable(FIGURE_ITEMS, FRESH_AVAILABLE, FRESH_AGENTS)
+FRESH_TABLES = ITEMS.drawable(TABLE_ITEMS, FRESH_AVAILABLE, FRESH_AGENTS)
 
 
 def figure_files(item):
@@ -255,8 +233,8 @@ CACHE_AVAILABLE = {(entry.kind, entry.experiment, entry.agent, entry.test)
                    if entry.kind in ("train_log", "policy_log", "episodes")}
 #: The agents the cache holds: a cache of some agents only (results/paper-cpu) draws over those.
 CACHE_AGENTS = {entry.agent for entry in CACHE_ENTRIES}
-CACHED_FIGURES = drawable(FIGURE_ITEMS, CACHE_AVAILABLE, CACHE_AGENTS)
-CACHED_TABLES = drawable(TABLE_ITEMS, CACHE_AVAILABLE, CACHE_AGENTS)
+CACHED_FIGURES = ITEMS.drawable(FIGURE_ITEMS, CACHE_AVAILABLE, CACHE_AGENTS)
+CACHED_TABLES = ITEMS.drawable(TABLE_ITEMS, CACHE_AVAILABLE, CACHE_AGENTS)
 CACHE_FILES = [os.path.join(CACHE, entry.path) for entry in CACHE_ENTRIES]
 
 
@@ -267,7 +245,7 @@ def figure_targets(item):
 
 def cached_item_inputs(item):
     """The cached files an item is drawn from, all seeds."""
-    needed = {need_key(n) for n in needs_among(item, CACHE_AGENTS)}
+    needed = {(n.kind, n.experiment, n.agent, n.test) for n in ITEMS.needs_among(item, CACHE_AGENTS)}
     return [os.path.join(CACHE, e.path) for e in CACHE_ENTRIES
             if (e.kind, e.experiment, e.agent, e.test) in needed]
 
