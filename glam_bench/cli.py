@@ -190,7 +190,8 @@ def _cache(args: argparse.Namespace) -> int:
     from glam_bench.pipeline.cache import refresh_cache, verify_manifest
 
     if args.cache_command == "refresh":
-        manifest = refresh_cache(args.source, args.cache, preset=args.preset)
+        manifest = refresh_cache(args.source, args.cache, preset=args.preset,
+                                 finished_only=args.finished_only)
         print(f"wrote {manifest}")
     else:
         manifest = verify_manifest(args.cache)
@@ -342,6 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
     refresh.add_argument("--to", dest="cache", default="results",
                          help="the cache (default: results)")
     refresh.add_argument("--preset", help="refuse runs of any other preset")
+    refresh.add_argument("--finished-only", action="store_true",
+                         help="take the finished runs of a campaign still running, leave out the others")
     verify = cache_commands.add_parser("verify", help="check the cache against its MANIFEST.json")
     verify.add_argument("--results", dest="cache", default="results", help="default: results")
     cache.set_defaults(handler=_cache)

@@ -252,14 +252,19 @@ def verify_manifest(results_dir: str | os.PathLike) -> dict:
     return manifest
 
 
-def _finished_runs(source: Path, files: list[str]) -> tuple[list[str], str]:
-    """The run directories of ``source`` and their common preset; refuse unfinished runs."""
+def _finished_runs(source: Path, files: list[str],
+                   finished_only: bool = False) -> tuple[list[str], str]:
+    """The run directories of ``source`` and their common preset; refuse unfinished runs
+    (``finished_only``: leave them out, said on stdout)."""
     runs = sorted({str(PurePosixPath(f).parent) for f in files if f.endswith("/run.json")})
     if not runs:
         raise CacheError(f"{source}: no runs found (no {source}/runs/*/*/seed-*/run.json); "
                          "run the pipeline first")
     unfinished = [r for r in runs if not (source / r / "done.json").is_file()]
-    if unfinished:
+    if unfinished and finished_only:
+        print(f"left out {len(unfinished)} unfinished run(s): {', '.join(unfinished)}")
+        runs = [r for r in runs if r not in unfinished]
+    elif unfinished:
         raise CacheError(f"{source / unfinished[0]} has not finished (no done.json); "
                          f"{len(unfinished)} run(s) unfinished -- let the pipeline finish first")
     presets = set()
@@ -274,19 +279,27 @@ def _finished_runs(source: Path, files: list[str]) -> tuple[list[str], str]:
     return runs, presets.pop()
 
 
+def _run_of(relative: str) -> str:
+    """The run directory (``runs/<experiment>/<agent>/seed-<n>``) of a result file."""
+    return "/".join(PurePosixPath(relative).parts[:4])
+
+
 def refresh_cache(source_dir: str | os.PathLike, cache_dir: str | os.PathLike,
-                  preset: str | None = None) -> Path:
+                  preset: str | None = None, finished_only: bool = False) -> Path:
     """Replace the cache's result files by those of a finished run set and write the manifest.
 
     Only the small result files are copied (never checkpoints); the old
     ``runs/`` tree of the cache is swapped out only once the new one is
-    complete. Returns the manifest path.
+    complete. ``finished_only`` takes the finished runs of a campaign still
+    running (each with the tests evaluated so far) and leaves the others out,
+    so a long campaign is committed as it lands. Returns the manifest path.
     """
     source, cache = Path(source_dir), Path(cache_dir)
     if source.resolve() == cache.resolve():
         raise CacheError(f"the cache {cache} cannot be refreshed from itself")
     files = result_files(source)
-    runs, found_preset = _finished_runs(source, files)
+    runs, found_preset = _finished_runs(source, files, finished_only)
+    files = [f for f in files if _run_of(f) in runs]
     if preset is not None and preset != found_preset:
         raise CacheError(f"{source} holds runs of preset {found_preset!r}, not {preset!r}")
     cache.mkdir(parents=True, exist_ok=True)
