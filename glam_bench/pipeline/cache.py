@@ -16,7 +16,6 @@ the cache before any job starts.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import os
 import platform
@@ -27,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from glam_bench.errors import GlamBenchError
+from glam_bench.runtime.results import file_sha256
 
 MANIFEST_NAME = "MANIFEST.json"
 MANIFEST_FORMAT = 1
@@ -64,14 +64,6 @@ class CachedFile:
     seed: int
     kind: str  # run, done, train_log, policy_log, episodes
     test: str = ""
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def parse_result_path(relative: str) -> CachedFile | None:
@@ -183,7 +175,7 @@ def write_manifest(results_dir: str | os.PathLike, preset: str, source: str | No
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": _machine(),
         "source": source or str(root),
-        "files": {relative: sha256_file(root / relative) for relative in files},
+        "files": {relative: file_sha256(root / relative) for relative in files},
     }
     path = root / MANIFEST_NAME
     _write_json_atomically(path, manifest)
@@ -238,7 +230,7 @@ def verify_manifest(results_dir: str | os.PathLike) -> dict:
         if not path.is_file():
             problems.append(f"{path}: listed in {MANIFEST_NAME} but missing; "
                             + RESTORE_HINT.format(path=path))
-        elif sha256_file(path) != expected:
+        elif file_sha256(path) != expected:
             problems.append(f"{path}: sha256 does not match {root / MANIFEST_NAME} (the file was "
                             "changed or damaged); " + RESTORE_HINT.format(path=path))
     for relative in sorted(set(result_files(root) + report_inputs(root)) - set(manifest["files"])):

@@ -26,7 +26,7 @@ from glam_bench.report import items, stats
 from glam_bench.report.data import ReportData
 from glam_bench.report.items import Series
 from glam_bench.report.published import load_paper_reference
-from glam_bench.report.tables import latex_escape
+from glam_bench.report.tables import latex_table
 from glam_bench.runtime.results import atomic_open
 
 #: The item name of the table (its files are ``<ITEM>.{csv,md,tex}``).
@@ -233,15 +233,8 @@ def to_markdown(table: pd.DataFrame) -> str:
 
 
 def to_latex(table: pd.DataFrame, caption: str) -> str:
-    header = " & ".join(latex_escape(h) for h in HEADERS) + r" \\"
-    body = [" & ".join(latex_escape(c) for c in _format_row(row)) + r" \\"
-            for _, row in table.iterrows()]
-    return "\n".join([
-        r"\begin{table}[t]", r"\centering", r"\scriptsize",
-        r"\begin{tabular}{ll" + "l" * (len(HEADERS) - 2) + "}", r"\toprule", header, r"\midrule",
-        *body, r"\bottomrule", r"\end{tabular}", rf"\caption{{{latex_escape(caption)}}}",
-        r"\label{tab:reproduction}", r"\end{table}", "",
-    ])
+    return latex_table(HEADERS, (_format_row(row) for _, row in table.iterrows()), caption,
+                       "reproduction", "l")
 
 
 def write_reproduction_table(data: ReportData, out_dir: Path) -> list[Path]:

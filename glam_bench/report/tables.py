@@ -10,6 +10,7 @@ dependency.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -120,17 +121,23 @@ def latex_escape(text: str) -> str:
     return "".join(_LATEX_SPECIAL.get(c, c) for c in text)
 
 
-def to_latex(table: pd.DataFrame, caption: str) -> str:
-    """The formatted table as a booktabs ``table`` environment."""
-    header = " & ".join(latex_escape(h) for h in HEADERS) + r" \\"
-    body = [" & ".join(latex_escape(c) for c in _format_row(row)) + r" \\"
-            for _, row in table.iterrows()]
+def latex_table(headers: Sequence[str], rows: Iterable[Sequence[str]], caption: str,
+                label: str, align: str) -> str:
+    """A booktabs ``table`` environment: two left columns, then ``align`` for the others."""
+    header = " & ".join(latex_escape(h) for h in headers) + r" \\"
+    body = [" & ".join(latex_escape(c) for c in row) + r" \\" for row in rows]
     return "\n".join([
         r"\begin{table}[t]", r"\centering", r"\scriptsize",
-        r"\begin{tabular}{ll" + "r" * (len(HEADERS) - 2) + "}", r"\toprule", header, r"\midrule",
-        *body, r"\bottomrule", r"\end{tabular}", rf"\caption{{{latex_escape(caption)}}}",
-        r"\label{tab:generalisation}", r"\end{table}", "",
+        r"\begin{tabular}{ll" + align * (len(headers) - 2) + "}", r"\toprule", header,
+        r"\midrule", *body, r"\bottomrule", r"\end{tabular}",
+        rf"\caption{{{latex_escape(caption)}}}", rf"\label{{tab:{label}}}", r"\end{table}", "",
     ])
+
+
+def to_latex(table: pd.DataFrame, caption: str) -> str:
+    """The formatted table as a booktabs ``table`` environment."""
+    return latex_table(HEADERS, (_format_row(row) for _, row in table.iterrows()), caption,
+                       "generalisation", "r")
 
 
 def _caption(data: ReportData, table: pd.DataFrame) -> str:
