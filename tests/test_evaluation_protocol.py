@@ -4,6 +4,8 @@ and evaluate_run passes the preset's protocol to the envs and records it."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -110,8 +112,13 @@ def test_the_paper_preset_counts_as_the_authors_and_the_cli_passes_it(random_run
 
 
 def test_the_snakemake_rules_pass_the_preset_protocol():
-    rules = (ROOT / "workflows" / "rules" / "evaluate.smk").read_text()
-    common = (ROOT / "workflows" / "rules" / "common.smk").read_text()
-    assert rules.count("{params.protocol}") == rules.count("glam_bench.cli evaluate") >= 1
-    assert 'config["evaluation"].get("counting", "per_env")' in common
-    assert 'config["evaluation"].get("task_sampling")' in common
+    """Every evaluate job of a dry run carries the preset's counting and task sampling."""
+    done = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "-p", "--nolock", "--configfile",
+         "workflows/config/ci.yaml", "--config",
+         "evaluation={counting: first_finished, task_sampling: instance}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    evaluations = [line for line in done.stdout.splitlines() if "glam_bench.cli evaluate" in line]
+    assert evaluations and all(
+        "--counting first_finished --task-sampling instance" in line for line in evaluations)
