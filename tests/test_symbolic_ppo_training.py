@@ -86,8 +86,8 @@ def test_kill_and_resume_gives_the_uninterrupted_run(tmp_path):
     assert train(config, resumed_paths, resumed, progress=False) == 6
     resumed.close()
 
-    straight_log = pd.read_csv(straight_paths.train_log).drop(columns=TIMING_COLUMNS)
-    resumed_log = pd.read_csv(resumed_paths.train_log).drop(columns=TIMING_COLUMNS)
+    straight_log = pd.read_csv(straight_paths.train_log).drop(columns=list(TIMING_COLUMNS))
+    resumed_log = pd.read_csv(resumed_paths.train_log).drop(columns=list(TIMING_COLUMNS))
     assert len(straight_log) == 6 and straight_log["episodes"].iloc[-1] > 0
     assert "value" in straight_log.columns
     pd.testing.assert_frame_equal(straight_log, resumed_log)
