@@ -83,7 +83,7 @@ MY_AGENT_SPEC = '''    AgentSpec("my-agent", "baseline", "glam_bench.agents.my_a
 
 def register(clone) -> None:
     """Add :data:`MY_AGENT_SPEC` as the last entry of the study's ``AGENTS`` tuple."""
-    path = clone / "glam_bench" / "study.py"
+    path = clone / "glam_bench" / "paper" / "study.py"
     text = path.read_text(encoding="utf-8")
     start = text.index("AGENTS: tuple[AgentSpec, ...] = (")
     end = text.index("\n)\n", start) + 1  # the tuple's closing parenthesis, at column 0
