@@ -510,7 +510,8 @@ def test_a_dry_run_without_the_models_stops_before_any_job(tmp_path, checkout):
     assert result.returncode != 0
     assert "models not on this machine" in output, output[-3000:]
     for size in ("small", "xl"):
-        assert f"hf download google/flan-t5-{size} --local-dir {models}/flan-t5-{size}" in output
+        assert f"hf download google/flan-t5-{size} --revision " in output
+        assert f"--local-dir {models}/flan-t5-{size}`" in output
     assert "flan-t5-large (" not in output and "Job stats" not in output
 
 
