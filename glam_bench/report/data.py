@@ -196,8 +196,10 @@ class ReportData:
         return not needs or len(self.missing(needs)) < len(needs)
 
     def present_series(self, series: tuple[Series, ...]) -> tuple[Series, ...]:
-        """The series that have training-log rows, in the order given."""
-        return tuple(s for s in series if Need("train_log", s.experiment, s.agent) in self.available)
+        """The series that have training-log rows with a success rate, in the order given
+        (a run too short for any episode to end has no curve or sample efficiency yet)."""
+        return tuple(s for s in series if Need("train_log", s.experiment, s.agent) in self.available
+                     and self.runs(s)["success_rate"].notna().any())
 
     def has_test(self, experiment: str, agent: str, test: str) -> bool:
         """Whether one test of one agent has episodes."""
