@@ -22,7 +22,6 @@ Initialisation options reproduce §B.4's ablations:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -36,6 +35,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM
 from glam_bench.errors import GlamBenchError
 from glam_bench.llm import gguf_wheel, registry, tiny
 from glam_bench.llm.files import WEIGHT_FILE_PAIRS, find_model, local_folders
+from glam_bench.runtime.results import file_sha256
 
 #: Keys loaded by ``load_embedding_only`` (§B.4: the shared token embedding and embed_tokens).
 EMBEDDING_KEY_PATTERNS: tuple[str, ...] = ("embed", "shared")
@@ -98,14 +98,6 @@ def _weight_files(folder: Path) -> list[Path]:
     return sorted(p for pattern in ("*.safetensors", "*.bin", "*.gguf") for p in folder.glob(pattern))
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def weights_record(folder: str | os.PathLike) -> dict[str, object]:
     """The revision and the sha256 of each weight file of a model folder, where known cheaply.
 
@@ -125,7 +117,7 @@ def weights_record(folder: str | os.PathLike) -> dict[str, object]:
         elif path.is_symlink() and folder.parent.name == "snapshots":
             revision, digests[path.name] = folder.name, Path(os.readlink(path)).name
         elif path.stat().st_size <= HASHED_UP_TO:
-            digests[path.name] = _sha256(path)
+            digests[path.name] = file_sha256(path)
         else:
             digests[path.name] = "unknown"
     if revision is None and folder.name in tiny.TINY_MODELS:
