@@ -171,7 +171,7 @@ def test_the_merged_preset_keeps_per_experiment_blocks_as_written():
     assert pipeline["agent_training"] == raw["agent_training"]
     xl = Plan(pipeline).run_config("size-xl", "gflan", 1)
     assert (xl.pad_group_size, xl.monitoring_prompts, xl.non_pretrained_dropout) == (3, "authors", True)
-    assert pipeline["figures_dir"] == "paper_figures" and "tensorboard" in pipeline
+    assert pipeline["figures_dir"] == raw["figures_dir"] and "tensorboard" in pipeline
 
 
 # --- resources per rule and per experiment (issue 22 items 2 and 8) --------------------------
@@ -346,3 +346,22 @@ def test_overrides_merge_into_nested_blocks_and_replace_lists():
     assert merged["training"]["ppo"]["micro_batch_size"] == 32
     assert merged["seeds"] == [7]
     assert data["training"]["model"] == "google/flan-t5-large"  # the preset is not changed
+
+
+def test_training_jobs_ask_slurm_for_sigterm_before_their_time_limit():
+    """At the time limit SLURM gives a job KillWait (30 s) between SIGTERM and SIGKILL: too
+    short for Flan-T5-xl to finish its update and write 34 GB. Training jobs ask for SIGTERM
+    earlier (sbatch --signal), and torchrun waits as long for its ranks; evaluations, which
+    keep no checkpoint, ask for nothing."""
+    plan = Plan(preset("paper"))
+    assert plan.train_job("size-xl", "gflan", 1).resources["slurm_extra"] == "--signal=TERM@900"
+    assert plan.train_job("mixed", "drrn", 1).resources["slurm_extra"] == "--signal=TERM@120"
+    assert plan.evaluate_job("mixed", "gflan", 1, "no_change").resources["slurm_extra"] == ""
+    assert "--shutdown_timeout=900 " in plan.launcher("size-xl", "gflan", 1, 4)
+
+
+def test_a_grace_longer_than_the_time_limit_is_refused_naming_the_rule():
+    config = preset("paper")
+    config["resources"]["experiments"]["size-small"]["train_llm"]["stop_grace_s"] = 480 * 60
+    with pytest.raises(ConfigError, match="train_llm in size-small.*stop_grace_s below runtime"):
+        Plan(config).train_job("size-small", "gflan", 1)

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from glam_bench.pipeline.cost import job_cost, load_records, render, unmeasured_models
+from glam_bench.pipeline.cost import (
+    CHECKPOINT_BYTES_PER_PARAMETER,
+    checkpoint_disk_gb,
+    job_cost,
+    load_records,
+    render,
+    unmeasured_models,
+)
 from glam_bench.pipeline.plan import Plan
 from glam_bench.pipeline.preset_checks import load_yaml_strict
 from glam_bench.runtime.config import ConfigError, validate_preset
@@ -108,3 +115,16 @@ def test_the_cli_prints_the_plan(capsys):
                  "--totals"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("plan of preset ci:") and "\nTOTAL" in out
+
+
+def test_checkpoint_disk_follows_the_measured_parameter_count():
+    """Each run keeps a checkpoint of float32 weights and Adam's two moments; the preset needs
+    all of them at once, and one more of the largest while it is rewritten."""
+    plan, records = paper(), load_records([H200])
+    large = records["flan-t5-large", "fp32"]["parameters"]
+    costs = [job_cost(plan, job, records) for job in plan.jobs() if job.experiment == "mixed"]
+    runs = [c for c in costs if c.checkpoint_gb is not None]
+    assert len(runs) == 4  # gflan and npae, 2 seeds; baselines and references: not measured
+    assert runs[0].checkpoint_gb == pytest.approx(large * CHECKPOINT_BYTES_PER_PARAMETER / 1e9)
+    assert 8.5 < runs[0].checkpoint_gb < 9.5  # the 9.4 GB measured for Flan-T5-large
+    assert checkpoint_disk_gb(costs) == pytest.approx(5 * runs[0].checkpoint_gb)

@@ -186,6 +186,16 @@ def save_model(name: str, directory: str | os.PathLike, seed: int = BUILD_SEED) 
     return directory
 
 
+def _check_complete(folder: Path, name: str) -> None:
+    """Refuse to publish a build without its config and weights (transformers writes them on
+    rank 0 only once a torch.distributed process group exists)."""
+    if not ((folder / "config.json").exists() and any(folder.glob("*.safetensors"))):
+        raise RuntimeError(
+            f"building {name} wrote no config or weights to {folder}: build it before "
+            "torch.distributed is initialised (transformers saves on rank 0 only), e.g. "
+            f"`glam-bench models fetch {name}`")
+
+
 #: flock errors of file systems without working locks (some Lustre and NFS mounts).
 _NO_LOCKS = (errno.ENOSYS, errno.ENOLCK, errno.EOPNOTSUPP)
 
@@ -227,6 +237,7 @@ def ensure_built(name: str, models_dir: str | os.PathLike) -> Path:
         scratch = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=target.parent))
         try:
             save_model(name, scratch / name)
+            _check_complete(scratch / name, name)
             try:
                 (scratch / name).rename(target)
             except OSError:

@@ -12,7 +12,10 @@ is one process's (``bench`` times one process), so a run on several GPUs is
 charged the one-process wall time on all of them: an upper bound until
 data-parallel speed-ups are measured. A record with ``checkpoint_write_s``
 (seconds to write one checkpoint) adds the checkpoints of a run
-(one every ``checkpoint_every`` updates, and one after the last update).
+(one every ``checkpoint_every`` updates, and one after the last update). The
+disk a run's checkpoint takes follows from the record's parameter count: float32
+weights and Adam's two moments, :data:`CHECKPOINT_BYTES_PER_PARAMETER`; each run
+keeps its checkpoint (the tests load it), and holds two while one is rewritten.
 
 Torch-free: it reads JSON and the plan.
 """
@@ -31,6 +34,13 @@ from glam_bench.pipeline.plan import Job, Plan
 from glam_bench.runtime.config import ConfigError
 
 
+#: Bytes per parameter of an LLM run's checkpoint: float32 weights and Adam's two float32
+#: moments (the float32 master weights under bf16 too); RNG states and envs are negligible.
+#: Flan-T5-large's record (752M trained parameters) gives 9.0 GB; the checkpoint measured
+#: in issue 22 was 9.4 GB (with its envs, RNG states and optimizer bookkeeping).
+CHECKPOINT_BYTES_PER_PARAMETER = 12
+
+
 @dataclass(frozen=True)
 class JobCost:
     """One job with what it asks for and, when measured, what it takes."""
@@ -39,6 +49,7 @@ class JobCost:
     hours: float | None  # projected wall time; None: no measurement covers it
     record: str | None  # "device, model, precision" of the record used
     checkpoint_hours: float = 0.0
+    checkpoint_gb: float | None = None  # the run's checkpoint on disk; None: not measured
 
     @property
     def gpu_hours(self) -> float | None:
@@ -91,7 +102,9 @@ def job_cost(plan: Plan, job: Job, records: dict[tuple[str, str], dict]) -> JobC
         writes = updates // config.checkpoint_every + (updates % config.checkpoint_every != 0)
         checkpoint_hours = writes * record["checkpoint_write_s"] / 3600
     label = f"{record.get('device', '?')}, {record['model']}, {record['precision']}"
-    return JobCost(job, hours + checkpoint_hours, label, checkpoint_hours)
+    checkpoint_gb = (record["parameters"] * CHECKPOINT_BYTES_PER_PARAMETER / 1e9
+                     if record.get("parameters") else None)
+    return JobCost(job, hours + checkpoint_hours, label, checkpoint_hours, checkpoint_gb)
 
 
 def unmeasured_models(plan: Plan, costs: list[JobCost]) -> list[str]:
@@ -105,6 +118,13 @@ def unmeasured_models(plan: Plan, costs: list[JobCost]) -> list[str]:
             if name not in names:
                 names.append(name)
     return names
+
+
+def checkpoint_disk_gb(costs: list[JobCost]) -> float:
+    """Disk the measured runs' checkpoints need at once: every run keeps its own (the tests
+    load it), and the largest is briefly there twice while rewritten (write, then rename)."""
+    sizes = [c.checkpoint_gb for c in costs if c.checkpoint_gb is not None]
+    return sum(sizes) + max(sizes, default=0.0)
 
 
 def _hours(value: float | None) -> str:
@@ -122,7 +142,7 @@ def render(plan: Plan, costs: list[JobCost], jobs: bool = True) -> str:
              "(hours: projected wall time at the measured one-process rate; '-': not measured)"]
     if jobs:
         lines.append(f"{'rule':<19} {'job':<46} {'gpus':>4} {'mem GB':>6} {'limit h':>7} "
-                     f"{'hours':>6} {'GPU-h':>7}  note")
+                     f"{'hours':>6} {'GPU-h':>7} {'ckpt GB':>7}  note")
         for cost in costs:
             job, res = cost.job, cost.job.resources
             note = cost.record or ""
@@ -130,9 +150,10 @@ def render(plan: Plan, costs: list[JobCost], jobs: bool = True) -> str:
                 note += f"; over the limit: {cost.resubmissions} resubmission(s)"
             lines.append(f"{job.rule:<19} {_job_name(job):<46} {res['gpu']:>4} "
                          f"{res['mem_mb'] / 1000:>6.0f} {res['runtime'] / 60:>7.1f} "
-                         f"{_hours(cost.hours):>6} {_hours(cost.gpu_hours):>7}  {note}")
+                         f"{_hours(cost.hours):>6} {_hours(cost.gpu_hours):>7} "
+                         f"{_hours(cost.checkpoint_gb):>7}  {note}")
     lines += ["", f"{'experiment':<19} {'jobs':>5} {'GPU jobs':>8} {'measured':>8} "
-                  f"{'hours':>8} {'GPU-h':>9} {'GPU-h asked':>11}"]
+                  f"{'hours':>8} {'GPU-h':>9} {'GPU-h asked':>11} {'ckpt GB':>8}"]
     for experiment in [*plan.experiments, None]:
         group = [c for c in costs if experiment is None or c.job.experiment == experiment]
         measured = [c for c in group if c.hours is not None]
@@ -141,9 +162,11 @@ def render(plan: Plan, costs: list[JobCost], jobs: bool = True) -> str:
             f"{experiment or 'TOTAL':<19} {len(group):>5} "
             f"{sum(1 for c in group if c.job.resources['gpu']):>8} {len(measured):>8} "
             f"{sum(c.hours for c in measured):>8.1f} {sum(c.gpu_hours for c in measured):>9.1f} "
-            f"{asked:>11.0f}")
+            f"{asked:>11.0f} {checkpoint_disk_gb(group):>8.0f}")
     lines.append("(GPU-h asked: GPUs x time limit of every job, what the allocation reserves "
-                 "at most; measured covers LLM PPO training only)")
+                 "at most; measured covers LLM PPO training only; ckpt GB: the measured runs' "
+                 "checkpoints, all kept for the tests, plus one more of the largest while it "
+                 "is rewritten)")
     unmeasured = unmeasured_models(plan, costs)
     if unmeasured:
         lines.append("no bench record, not estimated: " + ", ".join(unmeasured)

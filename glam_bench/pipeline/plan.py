@@ -52,6 +52,20 @@ def _schema_resources() -> tuple[tuple[str, tuple[tuple[str, int], ...]], ...]:
     return tuple((rule, tuple(spec["default"].items())) for rule, spec in rules.items())
 
 
+#: torchrun's own wait (s) between forwarding SIGTERM to its ranks and killing them.
+TORCHRUN_SHUTDOWN_S = 30
+
+
+def early_signal(stop_grace_s: int) -> str:
+    """The sbatch option that sends SIGTERM ``stop_grace_s`` before the time limit, or "".
+
+    At the limit itself SLURM sends SIGTERM and kills KillWait (30 s by default) later: too
+    short to finish an update and write a large checkpoint. Without ``B:`` the signal goes to
+    the job's steps, where the training process runs (the slurm-jobstep plugin's srun), and
+    :func:`glam_bench.runtime.training.stop_on_sigterm` turns it into a checkpoint and exit."""
+    return f"--signal=TERM@{stop_grace_s}" if stop_grace_s else ""
+
+
 def default_resources() -> dict[str, dict[str, int]]:
     """Each rule's resources when the preset says nothing: the preset schema's defaults
     (``$defs/rule_resources``, the paper's values), declared there once (read once)."""
@@ -171,8 +185,14 @@ class Plan:
         then the preset's ``resources[rule]``, then ``resources.experiments[experiment][rule]``."""
         section = self.preset.get("resources") or {}
         per_experiment = (section.get("experiments") or {}).get(experiment) or {}
-        return {**default_resources()[rule], **(section.get(rule) or {}),
-                **(per_experiment.get(rule) or {})}
+        wanted = {**default_resources()[rule], **(section.get(rule) or {}),
+                  **(per_experiment.get(rule) or {})}
+        if wanted["stop_grace_s"] >= wanted["runtime"] * 60:
+            raise ConfigError(
+                f"resources: {rule} in {experiment} asks SIGTERM {wanted['stop_grace_s']} s "
+                f"before a {wanted['runtime']}-minute time limit, i.e. before it starts: set "
+                "stop_grace_s below runtime x 60 (0 for no early signal)")
+        return wanted
 
     def job_resources(self, rule: str, experiment: str, agent: str, seed: int) -> dict:
         """What a job asks the scheduler for: its rule's resources in its experiment, GPUs only
@@ -184,14 +204,16 @@ class Plan:
         partitions = {"gpu": "gpu", "cpu": "cpu",
                       **((self.preset.get("resources") or {}).get("partitions") or {})}
         return {"gpu": gpus, "mem_mb": wanted["mem_mb"], "runtime": wanted["runtime"],
-                "slurm_partition": partitions["gpu" if gpus else "cpu"]}
+                "slurm_partition": partitions["gpu" if gpus else "cpu"],
+                "slurm_extra": early_signal(wanted["stop_grace_s"])}
 
     def launcher(self, experiment: str, agent: str, seed: int, gpus: int) -> str:
         """The CLI, or torchrun over the job's GPUs for data-parallel training (rank 0 writes)."""
         if (gpus > 1 and study.AGENTS_BY_NAME[agent].kind in DATA_PARALLEL_KINDS
                 and self.run_config(experiment, agent, seed).device != "cpu"):
+            grace = self.rule_resources(train_rule(agent), experiment)["stop_grace_s"]
             return (f"python -m torch.distributed.run --standalone --nproc_per_node={gpus} "
-                    "-m glam_bench.cli")
+                    f"--shutdown_timeout={max(grace, TORCHRUN_SHUTDOWN_S)} -m glam_bench.cli")
         return "python -m glam_bench.cli"
 
     # --- jobs ------------------------------------------------------------------------------

@@ -138,18 +138,27 @@ class TrainingStopped(GlamBenchError, RuntimeError):
     """The job was sent SIGTERM; its checkpoint is written, and re-running it resumes."""
 
 
+#: SIGTERMs closer together than this (s) are one request delivered twice: SLURM signals
+#: every process of the job step, and torchrun also forwards the one it received to its ranks.
+REPEATED_SIGNAL_S = 60.0
+
+
 class StopRequest:
     """Set by SIGTERM while :func:`train` runs: the loop checkpoints after the current update
-    and stops. A second SIGTERM kills at once (torch's default), for a job that hangs."""
+    and stops. A SIGTERM more than :data:`REPEATED_SIGNAL_S` after the first kills at once
+    (the default action), for a job that hangs; one sooner is the same request again."""
 
     def __init__(self) -> None:
         self.signal: int | None = None
+        self.received_at = 0.0
 
     def __call__(self, signum: int, frame) -> None:
-        if self.signal is not None:
+        now = time.monotonic()
+        if self.signal is None:
+            self.signal, self.received_at = signum, now
+        elif now - self.received_at > REPEATED_SIGNAL_S:
             signal.signal(signum, signal.SIG_DFL)
             signal.raise_signal(signum)
-        self.signal = signum
 
 
 @contextlib.contextmanager

@@ -46,6 +46,7 @@ for train_rule in TRAIN_RULES.values():
             mem_mb=training_resource("mem_mb"),
             runtime=training_resource("runtime"),
             slurm_partition=training_resource("slurm_partition"),
+            slurm_extra=training_resource("slurm_extra"),
         conda:
             SOFTWARE
         shell:
