@@ -114,6 +114,23 @@ def test_torchrun_only_for_data_parallel_training_on_several_gpus():
     assert "torch.distributed" not in plan.launcher("mixed", "drrn", 1, 4)
 
 
+def test_jobs_that_run_one_process_ask_at_most_one_gpu():
+    """Behavioural cloning has no process group: a train_bc job asked 4 GPUs (the default)
+    and torchrun ran 4 identical copies of the run, one per GPU (seen in the rehearsal,
+    tests/test_rehearsal.py: both ranks collected the demonstrations and trained)."""
+    data = preset("paper")
+    data["resources"] = {rule: {"gpus": 3} for rule in (*TRAIN_RULES.values(), *EVALUATE_RULES)}
+    plan = Plan(data)
+    for agent in ("bc-bot", "bc-gflan"):
+        assert plan.train_job("bc", agent, 1).resources["gpu"] == 1
+        assert "torch.distributed" not in plan.launcher("bc", agent, 1, 3)
+        assert plan.evaluate_job("bc", agent, 1, "no_change").resources["gpu"] == 1
+    assert plan.evaluate_job("mixed", "gflan", 1, "no_change").resources["gpu"] == 1
+    assert plan.train_job("mixed", "gflan", 1).resources["gpu"] == 3
+    assert "--nproc_per_node=3" in plan.launcher("mixed", "gflan", 1, 3)
+    assert Plan(preset("paper")).train_job("bc", "bc-bot", 1).resources["gpu"] == 1
+
+
 def test_available_results_name_what_the_grid_trains_and_tests():
     plan = Plan(preset("ci"))
     available = plan.available()
