@@ -177,12 +177,20 @@ def _spec(name: str) -> TinySpec:
 def save_model(name: str, directory: str | os.PathLike, seed: int = BUILD_SEED) -> Path:
     """Build ``name`` and write it to ``directory`` (replaced if present) in Hugging Face format."""
     model, tokenizer = build_model(name, seed)
+    # Under torch.distributed, transformers writes a model only on rank 0: a torchrun rank 1
+    # that won the build lock published a folder without config or weights, which rank 0
+    # then deleted while rank 1 loaded it. This process builds the whole model, whatever rank.
+    model.should_save_on_this_rank = lambda is_main_process: True
     directory = Path(directory)
     if directory.exists():
         shutil.rmtree(directory)
     directory.mkdir(parents=True)
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
+    missing = [f for f in ("config.json", "model.safetensors") if not (directory / f).exists()]
+    if missing:
+        raise RuntimeError(f"building {name}: save_pretrained wrote no {', '.join(missing)} "
+                           f"in {directory}")
     return directory
 
 
