@@ -279,6 +279,24 @@ def test_the_slurm_profile_leaves_the_plans_resources_alone():
         assert not planned & set(profile.get("set-resources", {}).get(rule, {})), rule
 
 
+@pytest.mark.parametrize("profile_path", ["profiles/slurm/config.yaml", "slurm/profile/config.yaml"])
+def test_each_slurm_job_asks_at_least_the_cpus_of_its_threads(profile_path):
+    """evaluate_baseline ran 2 threads (set-threads) in a 1-CPU allocation (default-resources'
+    cpus_per_task), seen in the issue-22 rehearsal's sbatch lines."""
+    import yaml
+
+    workflows = PRESETS.parents[0]
+    profile = yaml.safe_load((workflows / profile_path).read_text(encoding="utf-8"))
+    if profile_path.startswith("slurm/"):  # a workflow profile on top of the slurm profile
+        base = yaml.safe_load((workflows / "profiles/slurm/config.yaml").read_text())
+        profile = {**base, **profile}
+    default = profile["default-resources"].get("cpus_per_task", 1)
+    for rule in (*TRAIN_RULES.values(), *EVALUATE_RULES):
+        threads = profile.get("set-threads", {}).get(rule, 1)  # the rules say `threads: 1`
+        cpus = profile.get("set-resources", {}).get(rule, {}).get("cpus_per_task", default)
+        assert cpus >= threads, (rule, cpus, threads)
+
+
 # --- models present before any job (issue 22 item 7) -----------------------------------------
 
 
