@@ -75,7 +75,6 @@ def _train(args: argparse.Namespace) -> int:
         register_untrained_run(config, paths, _untrained_model_name(config))
         print(f"{args.agent} needs no training; registered {paths.results}")
         return 0
-    _build_tiny_model(config)
     is_main = _init_distributed()
     learner = build_learner(config)
     try:
@@ -87,19 +86,6 @@ def _train(args: argparse.Namespace) -> int:
         print(f"trained {config.experiment}/{config.agent}/seed-{config.seed} "
               f"({learner.model_name}) -> {paths.results}")
     return 0
-
-
-def _build_tiny_model(config) -> None:
-    """Build the run's built-in tiny model, if it uses one, before joining a process group:
-    once one exists, transformers' ``save_pretrained`` writes weights on rank 0 only, so a
-    build by another rank would be an empty model (issue 22, item 12)."""
-    from glam_bench.llm.names import TINY_MODELS
-    from glam_bench.paper.study import AGENTS_BY_NAME
-
-    if AGENTS_BY_NAME[config.agent].llm is not None and config.model in TINY_MODELS:
-        from glam_bench.llm.tiny import ensure_built
-
-        ensure_built(config.model, config.models_dir)
 
 
 def _init_distributed() -> bool:

@@ -16,6 +16,7 @@ checkpoint written under FSDP that a single process loads and continues from.
 import copy
 import dataclasses
 import datetime
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -197,6 +198,15 @@ def test_acting_under_fsdp_samples_what_one_process_samples(runs):
     assert len(fsdp["b"]["rows"]) == len(single["rows"]) > 0
     for row, expected in zip(fsdp["b"]["rows"], single["rows"]):
         assert row["probability"] == pytest.approx(expected["probability"], rel=1e-4, abs=1e-6)
+
+
+def test_run_json_records_the_engine_each_segment_ran(runs):
+    """run.json's segments name the engine beside the world size (issue 22: what a job used)."""
+    fsdp, single, _ = runs
+    segment = json.loads(fsdp["train"].run_json.read_text())["segments"][0]
+    assert (segment["world_size"], segment["data_parallel"]) == (2, "fsdp")
+    segment = json.loads(single["train"].run_json.read_text())["segments"][0]
+    assert (segment["world_size"], segment["data_parallel"]) == (1, None)
 
 
 def test_one_process_ignores_the_engine(models_dir):

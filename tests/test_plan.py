@@ -114,6 +114,23 @@ def test_torchrun_only_for_data_parallel_training_on_several_gpus():
     assert "torch.distributed" not in plan.launcher("mixed", "drrn", 1, 4)
 
 
+def test_jobs_that_run_one_process_ask_at_most_one_gpu():
+    """Behavioural cloning has no process group: a train_bc job asked 4 GPUs (the default)
+    and torchrun ran 4 identical copies of the run, one per GPU (seen in the rehearsal,
+    tests/test_rehearsal.py: both ranks collected the demonstrations and trained)."""
+    data = preset("paper")
+    data["resources"] = {rule: {"gpus": 3} for rule in (*TRAIN_RULES.values(), *EVALUATE_RULES)}
+    plan = Plan(data)
+    for agent in ("bc-bot", "bc-gflan"):
+        assert plan.train_job("bc", agent, 1).resources["gpu"] == 1
+        assert "torch.distributed" not in plan.launcher("bc", agent, 1, 3)
+        assert plan.evaluate_job("bc", agent, 1, "no_change").resources["gpu"] == 1
+    assert plan.evaluate_job("mixed", "gflan", 1, "no_change").resources["gpu"] == 1
+    assert plan.train_job("mixed", "gflan", 1).resources["gpu"] == 3
+    assert "--nproc_per_node=3" in plan.launcher("mixed", "gflan", 1, 3)
+    assert Plan(preset("paper")).train_job("bc", "bc-bot", 1).resources["gpu"] == 1
+
+
 def test_available_results_name_what_the_grid_trains_and_tests():
     plan = Plan(preset("ci"))
     available = plan.available()
@@ -260,6 +277,24 @@ def test_the_slurm_profile_leaves_the_plans_resources_alone():
     planned = {"gpu", "mem_mb", "runtime", "slurm_partition"}
     for rule in (*TRAIN_RULES.values(), *EVALUATE_RULES):
         assert not planned & set(profile.get("set-resources", {}).get(rule, {})), rule
+
+
+@pytest.mark.parametrize("profile_path", ["profiles/slurm/config.yaml", "slurm/profile/config.yaml"])
+def test_each_slurm_job_asks_at_least_the_cpus_of_its_threads(profile_path):
+    """evaluate_baseline ran 2 threads (set-threads) in a 1-CPU allocation (default-resources'
+    cpus_per_task), seen in the issue-22 rehearsal's sbatch lines."""
+    import yaml
+
+    workflows = PRESETS.parents[0]
+    profile = yaml.safe_load((workflows / profile_path).read_text(encoding="utf-8"))
+    if profile_path.startswith("slurm/"):  # a workflow profile on top of the slurm profile
+        base = yaml.safe_load((workflows / "profiles/slurm/config.yaml").read_text())
+        profile = {**base, **profile}
+    default = profile["default-resources"].get("cpus_per_task", 1)
+    for rule in (*TRAIN_RULES.values(), *EVALUATE_RULES):
+        threads = profile.get("set-threads", {}).get(rule, 1)  # the rules say `threads: 1`
+        cpus = profile.get("set-resources", {}).get(rule, {}).get("cpus_per_task", default)
+        assert cpus >= threads, (rule, cpus, threads)
 
 
 # --- models present before any job (issue 22 item 7) -----------------------------------------

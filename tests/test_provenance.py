@@ -60,6 +60,7 @@ def test_each_start_and_resume_adds_a_segment_record(tmp_path, monkeypatch):
     for segment in (first, resumed):
         assert segment["device"] == "cpu"  # "auto" resolved, as the learner ran
         assert segment["gpu"] is None and segment["world_size"] == 1
+        assert segment["data_parallel"] is None  # one process: no engine
         assert segment["host"] == socket.gethostname() and segment["torch"] == torch.__version__
         assert "cuda" in segment and "nccl" in segment
         assert segment["weights"] == WeightedLearner.record

@@ -80,3 +80,38 @@ def test_a_lock_error_other_than_unsupported_is_not_swallowed(tmp_path, monkeypa
     monkeypatch.setattr(tiny.fcntl, "flock", broken)
     with pytest.raises(OSError, match="Bad file descriptor"):
         tiny.ensure_built("tiny-t5", Path(tmp_path))
+
+
+#: A torchrun-like pair of processes (gloo): the one of rank ``sys.argv[3]`` builds the model.
+RANK_BUILDER = """
+import sys
+import torch.distributed as dist
+from glam_bench.llm import tiny
+rank = int(sys.argv[2])
+dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{sys.argv[4]}", rank=rank,
+                        world_size=2)
+try:
+    if rank == int(sys.argv[3]):
+        tiny.save_model("tiny-t5", sys.argv[1])
+    dist.barrier()
+finally:
+    dist.destroy_process_group()
+"""
+
+
+def test_a_rank_other_than_0_builds_the_whole_model(tmp_path):
+    """transformers' save_pretrained writes nothing but the tokenizer on a rank other than 0
+    of an initialised process group: a torchrun rank 1 that won the build lock published a
+    model without config or weights (seen in the issue-22 rehearsal: size-xl's rank 1 failed
+    to load tiny-t5-xl in about half the runs from an empty models folder)."""
+    from tests.test_llm_ppo import _free_port
+
+    port, folder = str(_free_port()), tmp_path / "tiny-t5"
+    ranks = [subprocess.Popen([sys.executable, "-c", RANK_BUILDER, str(folder), str(rank), "1",
+                               port], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for rank in (0, 1)]
+    for process in ranks:
+        _, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err[-2000:]
+    assert (folder / "config.json").exists() and (folder / "model.safetensors").exists()
+    assert load_model("tiny-t5", models_dir=tmp_path).model is not None

@@ -487,6 +487,11 @@ class LLMPPOLearner(Learner):
         """The revision and digests of the weights ``config.model`` loads (run.json)."""
         return model_weights_record(self.config.model, self.config.models_dir)
 
+    def data_parallel(self) -> str | None:
+        if self.sharded:
+            return "fsdp"
+        return "ddp" if isinstance(self.engine, DistributedDataParallel) else None
+
     def close(self) -> None:
         if self.vector_env is not None:
             self.vector_env.close()

@@ -177,23 +177,21 @@ def _spec(name: str) -> TinySpec:
 def save_model(name: str, directory: str | os.PathLike, seed: int = BUILD_SEED) -> Path:
     """Build ``name`` and write it to ``directory`` (replaced if present) in Hugging Face format."""
     model, tokenizer = build_model(name, seed)
+    # Under torch.distributed, transformers writes a model only on rank 0: a torchrun rank 1
+    # that won the build lock published a folder without config or weights, which rank 0
+    # then deleted while rank 1 loaded it. This process builds the whole model, whatever rank.
+    model.should_save_on_this_rank = lambda is_main_process: True
     directory = Path(directory)
     if directory.exists():
         shutil.rmtree(directory)
     directory.mkdir(parents=True)
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
+    missing = [f for f in ("config.json", "model.safetensors") if not (directory / f).exists()]
+    if missing:
+        raise RuntimeError(f"building {name}: save_pretrained wrote no {', '.join(missing)} "
+                           f"in {directory}")
     return directory
-
-
-def _check_complete(folder: Path, name: str) -> None:
-    """Refuse to publish a build without its config and weights (transformers writes them on
-    rank 0 only once a torch.distributed process group exists)."""
-    if not ((folder / "config.json").exists() and any(folder.glob("*.safetensors"))):
-        raise RuntimeError(
-            f"building {name} wrote no config or weights to {folder}: build it before "
-            "torch.distributed is initialised (transformers saves on rank 0 only), e.g. "
-            f"`glam-bench models fetch {name}`")
 
 
 #: flock errors of file systems without working locks (some Lustre and NFS mounts).
@@ -237,7 +235,6 @@ def ensure_built(name: str, models_dir: str | os.PathLike) -> Path:
         scratch = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=target.parent))
         try:
             save_model(name, scratch / name)
-            _check_complete(scratch / name, name)
             try:
                 (scratch / name).rename(target)
             except OSError:

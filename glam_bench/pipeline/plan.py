@@ -34,8 +34,10 @@ TRAIN_RULES = {
 }
 #: Evaluations of agents acting through an LLM, and of the others.
 EVALUATE_RULES = ("evaluate_llm", "evaluate_baseline")
-#: Agent kinds whose training runs data-parallel over a job's GPUs (torchrun).
-DATA_PARALLEL_KINDS = ("llm", "bc")
+#: Agent kinds whose training runs data-parallel over a job's GPUs (torchrun): the LLM PPO
+#: learners (glam_bench.agents.llm_ppo). Behavioural cloning trains in one process (its
+#: learner joins no process group): under torchrun each rank trained its own identical copy.
+DATA_PARALLEL_KINDS = ("llm",)
 
 
 def run_config_sha(config: RunConfig) -> str:
@@ -196,20 +198,29 @@ class Plan:
 
     def job_resources(self, rule: str, experiment: str, agent: str, seed: int) -> dict:
         """What a job asks the scheduler for: its rule's resources in its experiment, GPUs only
-        when the run uses one (registering a reference agent never does), and the partition
-        that matches (a job without GPUs on the CPU partition, whatever its rule)."""
+        when the run uses one (registering a reference agent never does), at most one unless
+        the job trains data-parallel (:meth:`data_parallel`: one process per GPU), and the
+        partition that matches (a job without GPUs on the CPU partition, whatever its rule)."""
         wanted = self.rule_resources(rule, experiment)
         gpus = wanted["gpus"] if rule != "register_reference" and \
             self.uses_gpu(experiment, agent, seed) else 0
+        if not self.data_parallel(rule, agent):
+            gpus = min(gpus, 1)
         partitions = {"gpu": "gpu", "cpu": "cpu",
                       **((self.preset.get("resources") or {}).get("partitions") or {})}
         return {"gpu": gpus, "mem_mb": wanted["mem_mb"], "runtime": wanted["runtime"],
                 "slurm_partition": partitions["gpu" if gpus else "cpu"],
                 "slurm_extra": early_signal(wanted["stop_grace_s"])}
 
+    @staticmethod
+    def data_parallel(rule: str, agent: str) -> bool:
+        """Whether a job of ``rule`` for ``agent`` can use several GPUs: the training of an
+        agent of a :data:`DATA_PARALLEL_KINDS` kind. Evaluations run in one process."""
+        return rule == train_rule(agent) and study.AGENTS_BY_NAME[agent].kind in DATA_PARALLEL_KINDS
+
     def launcher(self, experiment: str, agent: str, seed: int, gpus: int) -> str:
         """The CLI, or torchrun over the job's GPUs for data-parallel training (rank 0 writes)."""
-        if (gpus > 1 and study.AGENTS_BY_NAME[agent].kind in DATA_PARALLEL_KINDS
+        if (gpus > 1 and self.data_parallel(train_rule(agent), agent)
                 and self.run_config(experiment, agent, seed).device != "cpu"):
             grace = self.rule_resources(train_rule(agent), experiment)["stop_grace_s"]
             return (f"python -m torch.distributed.run --standalone --nproc_per_node={gpus} "

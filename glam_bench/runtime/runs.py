@@ -148,12 +148,14 @@ def environment_info() -> dict[str, str | int]:
     }
 
 
-def segment_record(device: torch.device, start_update: int,
-                   weights: dict[str, Any] | None) -> dict[str, Any]:
+def segment_record(device: torch.device, start_update: int, weights: dict[str, Any] | None,
+                   data_parallel: str | None = None) -> dict[str, Any]:
     """What one segment of a run (a start, or a resume) ran on, for ``run.json``'s ``segments``.
 
     ``device`` is the one the learner resolved (``auto`` made concrete); a run
     resumed elsewhere shows each machine, GPU and library stack it used.
+    ``data_parallel`` is the engine its processes shared the model with (``ddp``,
+    ``fsdp``; None in one process), beside ``world_size``.
     """
     import torch.distributed as dist
 
@@ -167,6 +169,7 @@ def segment_record(device: torch.device, start_update: int,
         "nccl": ".".join(map(str, nccl)) if isinstance(nccl, tuple) else nccl,
         "world_size": dist.get_world_size() if dist.is_available() and dist.is_initialized()
         else 1,
+        "data_parallel": data_parallel,
         "host": socket.gethostname(), "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
         "weights": weights,
     }

@@ -133,6 +133,11 @@ class Learner(ABC):
         run.json), or None for a learner that loads none."""
         return None
 
+    def data_parallel(self) -> str | None:
+        """The engine sharing the model over the processes of a torchrun job (``ddp``,
+        ``fsdp``; recorded in run.json's segments), or None for a learner in one process."""
+        return None
+
 
 class TrainingStopped(GlamBenchError, RuntimeError):
     """The job was sent SIGTERM; its checkpoint is written, and re-running it resumes."""
@@ -219,7 +224,7 @@ def _segment(config: RunConfig, learner: Learner, start: int) -> dict[str, Any]:
     device = getattr(learner, "device", None)
     if not isinstance(device, torch.device):
         device = resolve_device(config.device)
-    return segment_record(device, start, learner.weights())
+    return segment_record(device, start, learner.weights(), learner.data_parallel())
 
 
 def register_untrained_run(config: RunConfig, paths: RunPaths, model_name: str) -> None:
