@@ -36,20 +36,30 @@ def _edited_top(preset: dict, key: str, value) -> dict:
     return {**copy.deepcopy(preset), key: value}
 
 
+def _edited_where_the_agent_reads_it(preset: dict, agent: str, key: str, value) -> dict:
+    """Edit ``key`` in the agent's ``agent_training`` block when it overrides it there
+    (paper.yaml's DRRN ``checkpoint_every``), else in ``training``."""
+    if key in (preset.get("agent_training") or {}).get(agent, {}):
+        edited = copy.deepcopy(preset)
+        edited["agent_training"][agent][key] = value
+        return edited
+    return _edited(preset, "", key, value)
+
+
 @pytest.mark.parametrize("agent", ["gflan", "drrn", "symbolic-ppo"])
 @pytest.mark.parametrize("edit", [
-    lambda p: _edited(p, "ppo", "micro_batch_size", 4),
-    lambda p: _edited(p, "ppo", "gradient_checkpointing", True),
-    lambda p: _edited(p, "", "device", "cpu"),
-    lambda p: _edited(p, "", "data_parallel", "fsdp"),
-    lambda p: _edited(p, "", "checkpoint_every", 7),
-    lambda p: _edited_top(p, "models_dir", "/scratch/models"),
-    lambda p: _edited_top(p, "work_dir", "/scratch/work"),
+    lambda p, a: _edited(p, "ppo", "micro_batch_size", 4),
+    lambda p, a: _edited(p, "ppo", "gradient_checkpointing", True),
+    lambda p, a: _edited(p, "", "device", "cpu"),
+    lambda p, a: _edited(p, "", "data_parallel", "fsdp"),
+    lambda p, a: _edited_where_the_agent_reads_it(p, a, "checkpoint_every", 7),
+    lambda p, a: _edited_top(p, "models_dir", "/scratch/models"),
+    lambda p, a: _edited_top(p, "work_dir", "/scratch/work"),
 ], ids=["micro_batch_size", "gradient_checkpointing", "device", "data_parallel",
         "checkpoint_every", "models_dir", "work_dir"])
 def test_settings_that_change_no_result_rerun_nothing(paper, agent, edit):
     before = resolve_run(paper, "mixed", agent, 1)
-    after = resolve_run(edit(paper), "mixed", agent, 1)
+    after = resolve_run(edit(paper, agent), "mixed", agent, 1)
     assert after != before  # the edit reached the run config...
     assert after.identity_sha() == before.identity_sha()  # ...and reruns nothing
     assert changed_settings(before.to_dict(), after.to_dict()) == []
