@@ -6,7 +6,7 @@ Issue 21's goals are wall times on the 2-core machine: a Symbolic-PPO Mixed run 
 a single run can take both cores with ``snakemake --set-threads train_baseline=2`` (or
 ``glam-bench train --threads 2``). This measurement times whole update cycles
 (:func:`tests.benchmarks.test_baseline_flops.measure_cycles`) at both thread counts,
-alternating them so machine noise hits both alike, and projects the wall time of a 1.5M-frame
+alternating them (ABBA) so machine noise and drift hit both alike, and projects the wall time of a 1.5M-frame
 run from each. It needs the machine to itself: another job on the second core makes two
 threads slower than one (torch's thread pool waits on its slowest thread).
 
@@ -14,7 +14,7 @@ Measured 2026-12-07 on the idle 2-core machine (the campaign paused; three runs 
 one-off scripts, the range over them):
 
     Symbolic-PPO  1 thread  457-542 frames/s  46-55 min    2 threads  618-675 frames/s  37-40 min
-    DRRN          1 thread  173-200 frames/s  125-145 min  2 threads  242-278 frames/s  90-103 min
+    DRRN          1 thread  179-200 frames/s  125-140 min  2 threads  242-278 frames/s  90-103 min
 
 With a niced job on the second core, DRRN on two threads fell to 43 frames/s. Symbolic-PPO
 meets its goal on two threads; DRRN reaches it only at the best of its range. Its GRU's
@@ -44,7 +44,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.measurement, pytest.mark.benchmark(g
 
 OUT = Path("work") / "benchmarks" / "baseline_wall_time.json"
 THREAD_COUNTS = (1, 2)
-#: Both thread counts are measured this many times, alternating.
+#: Both thread counts are measured this many times, in ABBA order (1, 2, 2, 1, ...) so that a
+#: drift over the run (warm caches, a first-cycle cost) favours neither.
 ROUNDS = 2
 
 
@@ -68,8 +69,8 @@ def test_projected_wall_time_on_one_and_two_threads(benchmark, agent, tmp_path):
     learner = build(agent, str(tmp_path))
     try:
         rates: dict[int, list[float]] = {n: [] for n in THREAD_COUNTS}
-        for _ in range(ROUNDS):
-            for n in THREAD_COUNTS:
+        for round_ in range(ROUNDS):
+            for n in (THREAD_COUNTS if round_ % 2 == 0 else THREAD_COUNTS[::-1]):
                 rates[n].append(frames_per_s(learner, agent, n))
         benchmark.pedantic(learner.update, rounds=1, iterations=1)
     finally:
