@@ -176,7 +176,14 @@ def test_paper_cpu_runs_the_paper_settings_on_the_cpu_without_language_models(pr
     cpu = load_preset(CONFIG_DIR / "paper-cpu.yaml")
     grid = study_grid(cpu)
     assert {a for spec in grid.values() for a in (*spec.agents, *spec.reference_agents)} == {
-        "drrn", "symbolic-ppo", "random"}
+        "drrn", "symbolic-ppo", "random", "bot"}
+    # The bot is opt-in (AgentSpec.in_default): paper-cpu names it, so Mixed and GoToLocal test it;
+    # a preset that names no agents (default, paper) never runs it.
+    assert [name for name, spec in grid.items() if "bot" in spec.reference_agents] == [
+        "mixed", "gotolocal"]
+    for preset in ("default", "paper"):
+        assert not any("bot" in spec.reference_agents
+                       for spec in study_grid(presets[preset]).values()), preset
     assert cpu["evaluation"] == presets["paper"]["evaluation"] and cpu["seeds"] == [1, 2]
     for experiment, agent in (("mixed", "drrn"), ("mixed", "symbolic-ppo"), ("gotolocal", "drrn"),
                               ("gotoredball", "symbolic-ppo")):

@@ -82,6 +82,10 @@ class AgentSpec:
     #: ``llm``, ``ppo``, ``drrn``, ``symbolic_ppo``, ``bc``); the others are left out of its run
     #: identity, so editing them reruns nothing of it. None: every block (the safe default).
     reads: tuple[str, ...] | None = None
+    #: Whether it takes part in its experiments when a preset names no agents; an agent that is
+    #: not takes part only in presets that name it (``agents: [...]``), as ``paper-cpu`` names
+    #: the bot: an expert that costs tests, not a result of the paper's figures.
+    in_default: bool = True
 
     @property
     def trained(self) -> bool:
@@ -146,7 +150,7 @@ AGENTS: tuple[AgentSpec, ...] = (
     AgentSpec("random", "reference", "glam_bench.agents.random", "Random", "#8c564b",
               experiments=("mixed", "gotolocal"), model="none", reads=()),
     AgentSpec("bot", "reference", "glam_bench.agents.bot", "BabyAI bot", "#000000",
-              model="babyai-bot", reads=()),
+              experiments=("mixed", "gotolocal"), model="babyai-bot", reads=(), in_default=False),
 )
 
 # --- Experiments -------------------------------------------------------------------------
@@ -173,7 +177,7 @@ class ExperimentSpec:
     ``training.total_frames``). ``in_default`` experiments run when a preset
     names no subset; the others are opt-in (``experiments: [...]``).
     ``selected_agents`` narrows the agents to a preset's ``agents: [...]`` subset
-    (None: every agent the study puts in the experiment).
+    (None: every ``in_default`` agent the study puts in the experiment).
     """
 
     name: str
@@ -198,7 +202,7 @@ class ExperimentSpec:
 
     def _taking_part(self) -> list[AgentSpec]:
         return [a for a in AGENTS if self.name in a.experiments
-                and (self.selected_agents is None or a.name in self.selected_agents)]
+                and (a.in_default if self.selected_agents is None else a.name in self.selected_agents)]
 
 
 def _gotolocal_variant(name: str, description: str = "", env: str = GOTOLOCAL,
