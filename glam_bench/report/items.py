@@ -317,8 +317,7 @@ TASK_KIND_ORDER: tuple[str, ...] = (
 )
 #: Agents of the per-task-kind figure: the Q1 agents, then the experiment's reference agents.
 TASK_KIND_AGENT_ORDER: tuple[str, ...] = (*Q1_AGENTS, *(
-    a.name for a in study.AGENTS
-    if not a.trained and a.in_default and TASK_KIND_EXPERIMENT in a.experiments))
+    a.name for a in study.AGENTS if not a.trained and TASK_KIND_EXPERIMENT in a.experiments))
 
 #: Every item of the report, in build order (declared in :data:`glam_bench.paper.study.REPORT_ITEMS`).
 FIGURE_ITEMS: tuple[str, ...] = study.FIGURE_ITEMS
